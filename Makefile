@@ -1,0 +1,40 @@
+# Everything a user or CI runs goes through these targets; the README names them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# The stamp is rebuilt whenever the package's dependencies change.
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: lab test test-fast bench html release grade clean help
+
+help:
+	@echo "make lab     create .venv, install the course and its kernel, open JupyterLab on the lessons"
+	@echo "make test    run the whole test suite (package, notebooks, grader, browser)"
+	@echo "make bench   print the benchmark figures"
+	@echo "make html    execute the lessons and render them to _build/html"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("lr-course needs Python 3.10 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lr-course)" > /dev/null
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser"
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+html: $(STAMP)
+	$(BIN)/jupyter nbconvert --to html --execute --output-dir _build/html notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) _build .pytest_cache .hypothesis
