@@ -1,0 +1,181 @@
+"""Tests for lr_course.problems: exact derivatives against finite differences and closed forms."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lr_course import problems
+from lr_course.problems import Quadratic
+
+
+def fd_grad(f, x, h=1e-6):
+    """Central finite-difference gradient of a scalar function."""
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+def fd_hvp(grad, x, v, h=1e-5):
+    """Central finite difference of the gradient along v."""
+    return (grad(x + h * v) - grad(x - h * v)) / (2 * h)
+
+
+# --- Quadratic --------------------------------------------------------------------------------
+
+
+def test_quadratic_closed_form_values():
+    q = Quadratic([1.0, 4.0], center=[1.0, -1.0], x0=[3.0, 0.0])
+    assert q.dim == 2 and q.mu == 1.0 and q.L == 4.0
+    assert q.min_value == 0.0
+    np.testing.assert_array_equal(q.minimum, [1.0, -1.0])
+    # d = (2, 1): f = 0.5 * (1*4 + 4*1) = 4
+    assert q.loss(q.x0) == pytest.approx(4.0)
+    np.testing.assert_allclose(q.grad(q.x0), [2.0, 4.0])
+    value, g = q.loss_and_grad(q.x0)
+    assert value == pytest.approx(4.0)
+    np.testing.assert_allclose(g, [2.0, 4.0])
+    assert isinstance(q.loss(q.x0), float)
+
+
+def test_quadratic_minimum_has_zero_gradient_and_value():
+    q = Quadratic([0.5, 2.0, 7.0], rotation=np.random.default_rng(3), center=[1.0, 2.0, 3.0])
+    assert q.loss(q.minimum) == pytest.approx(0.0, abs=1e-15)
+    np.testing.assert_allclose(q.grad(q.minimum), 0.0, atol=1e-14)
+
+
+def test_x0_is_a_fresh_copy():
+    q = Quadratic([1.0, 2.0])
+    x = q.x0
+    x[:] = 99.0
+    np.testing.assert_array_equal(q.x0, [1.0, 1.0])
+    assert q.x0.dtype == np.float64 and q.x0.shape == (2,)
+
+
+def test_attributes_cannot_be_corrupted_in_place():
+    q = Quadratic([1.0, 2.0])
+    with pytest.raises(ValueError):
+        q.A[0, 0] = 5.0
+    with pytest.raises(ValueError):
+        q.eigenvalues[0] = 5.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    eig=st.lists(st.floats(0.01, 100.0), min_size=1, max_size=6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_random_quadratic_derivatives_are_exact(eig, seed):
+    rng = np.random.default_rng(seed)
+    dim = len(eig)
+    q = Quadratic(eig, rotation=rng, center=rng.normal(size=dim))
+    # The eigen-decomposition we asked for is the one we got.
+    np.testing.assert_allclose(np.linalg.eigvalsh(q.hessian(q.x0)), np.sort(eig), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(q.Q.T @ q.Q, np.eye(dim), atol=1e-12)
+    x = rng.normal(size=dim)
+    v = rng.normal(size=dim)
+    scale = max(eig) * (1 + np.abs(x).max() + np.abs(q.minimum).max())
+    np.testing.assert_allclose(q.grad(x), fd_grad(q.loss, x), atol=1e-5 * scale)
+    np.testing.assert_allclose(q.hvp(x, v), q.hessian(x) @ v, rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(q.hvp(x, v), fd_hvp(q.grad, x, v), atol=1e-6 * scale)
+    # Exact: the loss is 0.5 (x-c)^T A (x-c) computed another way.
+    d = x - q.minimum
+    expected = 0.5 * sum(l * (q.Q[:, i] @ d) ** 2 for i, l in enumerate(eig))
+    assert q.loss(x) == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+def test_angle_rotation_turns_the_first_eigenvector():
+    q = Quadratic([1.0, 10.0], rotation=np.pi / 2)
+    # Turned by 90 degrees, the curvature-1 direction is the y axis.
+    np.testing.assert_allclose(q.A, np.diag([10.0, 1.0]), atol=1e-12)
+
+
+def test_explicit_orthogonal_matrix():
+    Q = np.array([[0.0, 1.0], [1.0, 0.0]])
+    q = Quadratic([2.0, 3.0], rotation=Q)
+    np.testing.assert_allclose(q.A, np.diag([3.0, 2.0]))
+
+
+def test_quadratic_loss_broadcasts_over_grid():
+    q = Quadratic.ill_conditioned(angle=0.3)
+    X, Y = np.meshgrid(np.linspace(-2, 2, 7), np.linspace(-1, 3, 5))
+    Z = q.loss(np.stack([X, Y]))
+    assert Z.shape == X.shape
+    expected = [[q.loss(np.array([x, y])) for x, y in zip(rx, ry)] for rx, ry in zip(X, Y)]
+    np.testing.assert_allclose(Z, expected, rtol=1e-12)
+    G = q.grad(np.stack([X, Y]))
+    assert G.shape == (2,) + X.shape
+    np.testing.assert_allclose(G[:, 1, 2], q.grad(np.array([X[1, 2], Y[1, 2]])))
+
+
+def test_one_d_and_ill_conditioned_constructors():
+    q = Quadratic.one_d(curvature=3.0, x0=2.0)
+    assert q.dim == 1 and q.L == q.mu == 3.0
+    np.testing.assert_array_equal(q.x0, [2.0])
+    assert q.loss(q.x0) == pytest.approx(6.0)
+    ic = problems.ill_conditioned(mu=0.5, L=20.0)
+    assert (ic.mu, ic.L, ic.dim) == (0.5, 20.0, 2)
+    assert ic.condition_number == pytest.approx(40.0)
+    # Off-axis start: both eigen-directions are excited.
+    assert np.all(np.abs(ic.Q.T @ (ic.x0 - ic.minimum)) > 0.1)
+    (xlo, xhi), (ylo, yhi) = ic.bounds
+    assert xlo < ic.x0[0] < xhi and ylo < ic.x0[1] < yhi
+
+
+def test_gradient_descent_threshold_is_two_over_L():
+    """A check with teeth: GD converges just below 2/L and diverges just above."""
+    q = Quadratic.ill_conditioned(mu=1.0, L=10.0)
+
+    def run(lr, steps=400):
+        x = q.x0
+        for _ in range(steps):
+            x = x - lr * q.grad(x)
+        return q.loss(x)
+
+    assert run(0.99 * 2 / q.L) < 1e-3
+    assert run(1.01 * 2 / q.L) > 1e3
+
+
+def test_divergence_gives_inf_without_warnings():
+    q = Quadratic([1.0, 2.0])
+    with np.errstate(all="raise"):
+        assert q.loss(np.array([1e200, 1e200])) == np.inf
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        (dict(eigenvalues=[1.0, -1.0]), "eigenvalues"),
+        (dict(eigenvalues=[0.0, 1.0]), "eigenvalues"),
+        (dict(eigenvalues=[]), "eigenvalues"),
+        (dict(eigenvalues=[1.0, np.nan]), "eigenvalues"),
+        (dict(eigenvalues=[1.0, 2.0], x0=[1.0]), "x0"),
+        (dict(eigenvalues=[1.0, 2.0], center=[1.0, 2.0, 3.0]), "center"),
+        (dict(eigenvalues=[1.0, 2.0, 3.0], rotation=0.5), "rotation"),
+        (dict(eigenvalues=[1.0, 2.0], rotation=np.ones((2, 2))), "rotation"),
+        (dict(eigenvalues=[1.0, 2.0], rotation="left"), "rotation"),
+    ],
+)
+def test_quadratic_bad_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        Quadratic(**kwargs)
+
+
+def test_indefinite_allowed_on_request():
+    q = Quadratic([1.0, -1.0], allow_indefinite=True)
+    assert q.mu == -1.0 and q.condition_number == np.inf
+    assert q.loss(np.array([0.0, 1.0])) == pytest.approx(-0.5)
+
+
+def test_bad_constructor_arguments_named():
+    with pytest.raises(ValueError, match="curvature"):
+        Quadratic.one_d(curvature=-1.0)
+    with pytest.raises(ValueError, match="mu"):
+        Quadratic.ill_conditioned(mu=0.0)
+    with pytest.raises(ValueError, match="L"):
+        Quadratic.ill_conditioned(mu=2.0, L=1.0)
+    with pytest.raises(ValueError, match="params"):
+        Quadratic([1.0, 2.0]).grad(np.zeros(3))
