@@ -1,0 +1,1 @@
+"""The registered checks and graded tests of the three assignments (imported lazily)."""

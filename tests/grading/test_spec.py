@@ -1,0 +1,198 @@
+"""The check API: codec safety, execute's guarantees, the kinds of Call."""
+
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from lr_course.grading import spec
+from lr_course.grading.spec import (Call, CodecError, Objective, Record, RngSeed, Unsupported,
+                                    decode, encode, execute, same)
+
+
+def roundtrip(obj):
+    return decode(json.loads(json.dumps(encode(obj), allow_nan=False)))
+
+
+# --- codec ---------------------------------------------------------------------------
+
+arrays = hnp.arrays(
+    dtype=st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_, np.complex128,
+                           np.dtype(">f8")]),
+    shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=4))
+
+
+@given(arrays)
+@settings(max_examples=60, deadline=None)
+def test_arrays_roundtrip_exactly(arr):
+    back = roundtrip(arr)
+    assert isinstance(back, np.ndarray) and back.dtype == arr.dtype and back.shape == arr.shape
+    assert same(back, arr)
+
+
+def test_containers_and_scalars_keep_their_types():
+    obj = {"t": 3, "x": 1.5, "n": None, "s": "hi", "b": True, "tup": (1, [2.0]),
+           "f32": np.float32(2.5), "i64": np.int64(7), "nan": float("nan"), "inf": float("-inf"),
+           "rng": RngSeed(4), "obj": Objective("bowl", {"best": 0.1})}
+    back = roundtrip(obj)
+    assert type(back["tup"]) is tuple and type(back["tup"][1]) is list
+    assert type(back["f32"]) is np.float32 and type(back["i64"]) is np.int64
+    assert np.isnan(back["nan"]) and back["inf"] == float("-inf")
+    assert back["rng"] == RngSeed(4) and back["obj"] == Objective("bowl", {"best": 0.1})
+    assert same({k: v for k, v in back.items() if k not in ("rng", "obj")},
+                {k: v for k, v in obj.items() if k not in ("rng", "obj")})
+
+
+@pytest.mark.parametrize("value, name", [
+    (object(), "object"), (np.array([object()]), "ndarray of dtype object"),
+    ({1: 2}, "dict with non-str keys"), (lambda x: x, "function"), ({1, 2}, "set"),
+    (np.array(["a"]), "ndarray of dtype <U1"), (2**70, "int too large")])
+def test_unsupported_values_encode_as_their_type_name(value, name):
+    assert roundtrip(value) == Unsupported(name)
+
+
+@pytest.mark.parametrize("data", [
+    {"__pickle__": "gASV"},
+    {"__ndarray__": {"dtype": "O", "shape": [1], "data": ""}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [2], "data": "AAAA"}},           # wrong length
+    {"__ndarray__": {"dtype": "<f8", "shape": [10**9], "data": ""}},           # huge
+    {"__ndarray__": {"dtype": "<f8", "shape": [-1], "data": ""}},
+    {"__ndarray__": {"dtype": "<f8", "shape": [1], "data": "!!!notbase64"}},
+    {"__ndarray__": {"dtype": "V8", "shape": [1], "data": "AAAAAAAAAAA="}},
+    {"__float__": "__import__('os')"},
+    {"__dict__": {}, "__tuple__": []},
+    {"a": 1},
+    {"__rng__": -1},
+    "x" * (spec.MAX_STR_CHARS + 1),
+    10**30,
+])
+def test_malformed_or_hostile_data_is_rejected(data):
+    with pytest.raises(CodecError):
+        decode(data)
+
+
+def test_decode_bounds_depth_and_node_count():
+    deep = []
+    for _ in range(spec.MAX_DEPTH + 5):
+        deep = [deep]
+    with pytest.raises(CodecError):
+        decode(deep)
+    with pytest.raises(CodecError):
+        decode([0] * (spec.MAX_NODES + 1))
+
+
+def test_call_and_record_survive_json():
+    call = Call("rollout", "adam_update", init="adam_init", params=np.ones((2, 3)),
+                grads_seq=(np.ones((2, 3)),), kwargs={"lr": 0.1})
+    back = Call.from_data(json.loads(json.dumps(call.to_data())))
+    assert back.kind == "rollout" and same(back.params, call.params) and back.kwargs == {"lr": 0.1}
+    rec = execute(Call("call", "f", args=(1,)), {"f": lambda x: (_ for _ in ()).throw(ValueError("bad x"))})
+    rback = Record.from_data(json.loads(json.dumps(rec.to_data())))
+    assert rback.raised("ValueError") and rback.error == "ValueError: bad x"
+
+
+@pytest.mark.parametrize("data", [{"kind": "exec"}, {"kind": "call", "evil": 1}, [1],
+                                  {"kind": "call", "args": 3}])
+def test_malformed_calls_are_rejected(data):
+    with pytest.raises(CodecError):
+        Call.from_data({k: encode(v) for k, v in data.items()} if isinstance(data, dict) else data)
+
+
+def test_malformed_records_are_rejected():
+    with pytest.raises(CodecError):
+        Record.from_data({"ok": "yes"})
+    with pytest.raises(CodecError):
+        Record.from_data({"ok": True, "warnings": [1]})
+
+
+# --- execute -------------------------------------------------------------------------
+
+def test_execute_catches_everything_and_names_it():
+    def raise_exit():
+        raise SystemExit(3)
+
+    class MyError(ValueError):
+        pass
+
+    def raise_mine():
+        raise MyError("x" * 10_000)
+
+    assert execute(Call("call", "f"), {"f": raise_exit}).error_type == "SystemExit"
+    rec = execute(Call("call", "f"), {"f": raise_mine})
+    assert rec.raised("ValueError") and len(rec.error) == spec.MAX_ERROR_CHARS
+    assert execute(Call("call", "f"), {"f": 3}).error == "NameError: f is not a function"
+    assert execute(Call("nope", "f"), {"f": print}).error.startswith("ValueError: unknown Call kind")
+
+
+def test_execute_records_warnings_and_output_without_printing(capsys):
+    def noisy(x):
+        print("hello")
+        import sys
+        print("oops", file=sys.stderr)
+        return np.exp(x) * np.inf - np.inf
+
+    rec = execute(Call("call", "f", args=(np.array([1000.0]),)), {"f": noisy})
+    assert rec.ok and np.isnan(rec.value).all()
+    assert any("overflow" in w for w in rec.warnings) and "hello" in rec.output and "oops" in rec.output
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_execute_gives_copies_and_reports_mutation():
+    x = np.arange(3.0)
+
+    def mutate(a):
+        a *= 2
+        return a.sum()
+
+    rec = execute(Call("call", "f", args=(x,)), {"f": mutate})
+    assert rec.value == 6.0 and same(x, np.arange(3.0))
+    (a_after,), _ = rec.args_after
+    assert same(a_after, np.arange(3.0) * 2)
+
+
+def test_rng_placeholder_becomes_a_seeded_generator():
+    rec = execute(Call("call", "f", args=(RngSeed(5),)), {"f": lambda rng: rng.random(3)})
+    assert same(rec.value, np.random.default_rng(5).random(3))
+
+
+def test_objective_calls_are_recorded():
+    def search(objective, lrs):
+        return min(lrs, key=objective)
+
+    rec = execute(Call("call", "s", args=(Objective("bowl", {"best": 0.1}), [0.01, 0.1, 1.0])),
+                  {"s": search})
+    assert rec.value == 0.1 and rec.extra["objective_calls"] == [0.01, 0.1, 1.0]
+
+
+def test_rollout_records_params_and_mutation():
+    def init(p):
+        return {"v": np.zeros_like(p)}
+
+    def honest(p, g, state, lr=0.1):
+        return p - lr * g, {"v": state["v"] + g}
+
+    def sloppy(p, g, state, lr=0.1):
+        state["v"] += g
+        p -= lr * g
+        return p, state
+
+    call = Call("rollout", "u", init="i", params=np.ones(2), grads_seq=(np.ones(2), np.ones(2)))
+    good = execute(call, {"i": init, "u": honest})
+    assert good.ok and same(good.value["params"][-1], np.ones(2) * 0.8)
+    assert good.extra["mutated"] == {"params": False, "grads": False, "state": False}
+    bad = execute(call, {"i": init, "u": sloppy})
+    assert bad.extra["mutated"] == {"params": True, "grads": False, "state": True}
+    wrong = execute(call, {"i": init, "u": lambda p, g, s: p})
+    assert wrong.error_type == "TypeError"
+
+
+def test_train_runs_sgd_with_a_student_schedule():
+    call = Call("train", problem="noisy_quadratic", num_steps=50, seed=1, schedule="s")
+    rec = execute(call, {"s": lambda step: 0.5})
+    assert rec.ok and rec.value["lrs"].shape == (50,) and rec.value["params"].shape == (4,)
+    again = execute(call, {"s": lambda step: 0.5})
+    assert same(rec.value, again.value)  # seeded
