@@ -1,0 +1,196 @@
+"""The lesson self-checks: right answers pass, slips get hints, nothing leaks the answer."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from lr_course import selfcheck
+from lr_course.selfcheck import check_answer, load_progress, progress_report
+
+
+@pytest.fixture(autouse=True)
+def progress_file(tmp_path, monkeypatch):
+    path = tmp_path / "record" / "progress.json"
+    monkeypatch.setenv("LR_COURSE_PROGRESS", str(path))
+    return path
+
+
+def _pareto(times, accs):
+    """The front by its definition, with plain loops."""
+    n = len(times)
+    return np.array([
+        not any(times[j] <= times[i] and accs[j] >= accs[i] and (times[j] < times[i] or accs[j] > accs[i])
+                for j in range(n))
+        for i in range(n)
+    ])
+
+
+# Independent right answers, worked by hand from the exercise statements in the lessons.
+RIGHT = {
+    "00.one_step": 2.4,
+    "00.gd_loop": lambda w0, lr, num_steps: w0 * (1 - 2 * lr) ** num_steps,
+    "01.critical_lr": 0.25,
+    "01.regime": ["monotone", "oscillating", "diverging", "monotone"],
+    "01.contraction": lambda lr, eigs: float(np.max(np.abs(1 - lr * np.asarray(eigs)))),
+    "01.optimal_rate": 9 / 11,
+    "02.momentum_threshold": 0.95,
+    "02.first_adam_step": np.array([-0.01, 0.01, -0.01]),
+    "02.adagrad_step": 0.05,
+    "03.noise_floor": 0.1 * 0.25 / (2 * 1.8),
+    "03.lr_for_floor": 0.1 / 1.05,
+    "03.pareto": _pareto,
+}
+
+WRONG = {
+    "00.one_step": 2.7,
+    "00.gd_loop": lambda w0, lr, num_steps: w0 * (1 - 2 * lr) ** (num_steps + 1),
+    "01.critical_lr": 0.3,
+    "01.regime": ["monotone", "monotone", "diverging", "monotone"],
+    "01.contraction": lambda lr, eigs: float(np.min(np.abs(1 - lr * np.asarray(eigs)))),
+    "01.optimal_rate": 0.5,
+    "02.momentum_threshold": 0.5,
+    "02.first_adam_step": np.array([-0.0316, 0.0316, -0.0316]),
+    "02.adagrad_step": 0.025,
+    "03.noise_floor": 0.00625,
+    "03.lr_for_floor": 0.1,
+    "03.pareto": lambda t, a: np.ones(len(t), dtype=bool),
+}
+
+
+def ids_of_lessons_00_03():
+    return sorted(i for i in selfcheck._registry() if i[:2] in {"00", "01", "02", "03"})
+
+
+def test_every_exercise_of_lessons_00_03_is_covered_here():
+    assert set(ids_of_lessons_00_03()) == set(RIGHT) == set(WRONG)
+
+
+@pytest.mark.parametrize("exercise_id", sorted(RIGHT))
+def test_right_answer_passes(exercise_id):
+    feedback = check_answer(exercise_id, RIGHT[exercise_id])
+    assert feedback.status == "passed", str(feedback)
+    assert feedback.right and not feedback.wrong and feedback.hint is None
+
+
+@pytest.mark.parametrize("exercise_id", sorted(WRONG))
+def test_wrong_answer_fails_with_a_hint(exercise_id):
+    feedback = check_answer(exercise_id, WRONG[exercise_id])
+    assert feedback.status == "failed"
+    assert feedback.wrong and feedback.hint
+
+
+@pytest.mark.parametrize("exercise_id", sorted(RIGHT))
+def test_feedback_never_shows_the_expected_number(exercise_id):
+    right = RIGHT[exercise_id]
+    if callable(right) or isinstance(right, list):
+        pytest.skip("function and list answers have no single number to leak")
+    expected = np.atleast_1d(np.asarray(right, dtype=float))
+    for answer in (WRONG[exercise_id], 123.0, "abc", [1, 2]):
+        text = str(check_answer(exercise_id, answer)) + check_answer(exercise_id, answer)._repr_html_()
+        shown = [float(x) for x in re.findall(r"-?\d+\.\d+(?:e-?\d+)?", text)]
+        for value in expected:
+            assert not any(np.isclose(s, value, rtol=1e-2) for s in shown if s != 0), text
+
+
+@pytest.mark.parametrize("placeholder", [..., None])
+def test_placeholder_is_unanswered_and_not_recorded(placeholder, progress_file):
+    feedback = check_answer("01.critical_lr", placeholder)
+    assert feedback.status == "unanswered" and not feedback.passed
+    assert not progress_file.exists()
+
+
+def test_known_slips_get_their_own_hint():
+    assert "oscillate" in check_answer("01.critical_lr", 0.125).hint
+    assert "bias" not in check_answer("02.first_adam_step", RIGHT["02.first_adam_step"]).right[0]
+    assert "beta1**t" in check_answer("02.first_adam_step", 3.1623 * np.array([-0.01, 0.01, -0.01])).hint
+    assert "one step too many" in check_answer("00.gd_loop", WRONG["00.gd_loop"]).hint
+    assert "absolute value" in check_answer("01.contraction", lambda lr, e: float(np.max(1 - lr * e))).hint
+    assert "uphill" in check_answer("00.one_step", 3.6).hint
+
+
+def test_bad_answer_types_are_explained_not_raised():
+    assert "single number" in check_answer("01.critical_lr", "0.25").wrong[0]
+    assert "function" in check_answer("03.pareto", 0.5).wrong[0]
+    feedback = check_answer("01.contraction", lambda lr, e: 1 / 0)
+    assert feedback.status == "failed" and "ZeroDivisionError" in feedback.wrong[0]
+    assert check_answer("01.critical_lr", float("nan")).status == "failed"
+
+
+def test_modifying_inputs_is_caught():
+    def in_place(lr, eigs):
+        eigs *= lr
+        return float(np.max(np.abs(1 - eigs)))
+
+    assert "modified" in check_answer("01.contraction", in_place).wrong[0]
+
+
+def test_unknown_exercise_names_the_argument():
+    with pytest.raises(ValueError, match="exercise_id"):
+        check_answer("01.nope", 1.0)
+    with pytest.raises(ValueError, match="exercise_id"):
+        selfcheck.exercise("99.new", "a lesson that does not exist")
+    with pytest.raises(ValueError, match="registered twice"):
+        selfcheck.exercise("01.critical_lr", "again")(lambda answer, verdict: None)
+
+
+def test_a_pass_is_recorded_and_counted(progress_file):
+    assert progress_report().done == 0
+    check_answer("01.critical_lr", 0.3)
+    assert not progress_file.exists()  # a failed attempt writes nothing
+    check_answer("01.critical_lr", 0.25)
+    check_answer("01.critical_lr", 0.25)
+    record = json.loads(progress_file.read_text())
+    assert record["exercises"]["01.critical_lr"]["passes"] == 2
+    rows = {r.lesson: r for r in progress_report().rows}
+    assert (rows["01"].done, rows["01"].total) == (1, 4)
+    assert rows["00"].done == 0 and rows["00"].total == 2
+    assert "[" in str(progress_report()) and "1/" in str(progress_report())
+
+
+def test_record_false_leaves_no_trace(progress_file):
+    check_answer("01.critical_lr", 0.25, record=False)
+    assert not progress_file.exists()
+
+
+def test_env_var_may_name_a_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("LR_COURSE_PROGRESS", str(tmp_path))
+    check_answer("00.one_step", 2.4)
+    assert (tmp_path / "progress.json").exists()
+
+
+def test_corrupt_record_is_backed_up_and_replaced(progress_file, capsys):
+    progress_file.parent.mkdir(parents=True)
+    progress_file.write_text("{not json")
+    feedback = check_answer("00.one_step", 2.4)
+    assert feedback.passed and feedback.note is None
+    assert "unreadable" in capsys.readouterr().err
+    backups = list(progress_file.parent.glob("progress.json.corrupt-*"))
+    assert len(backups) == 1 and backups[0].read_text() == "{not json"
+    assert "00.one_step" in load_progress()["exercises"]
+
+
+def test_wrong_shape_record_counts_as_corrupt(progress_file, capsys):
+    progress_file.parent.mkdir(parents=True)
+    progress_file.write_text(json.dumps({"version": 1, "exercises": ["x"]}))
+    assert load_progress()["exercises"] == {}
+    assert "unreadable" in capsys.readouterr().err
+
+
+def test_unwritable_record_never_breaks_a_check(tmp_path, monkeypatch):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    monkeypatch.setenv("LR_COURSE_PROGRESS", str(blocker / "progress.json"))
+    feedback = check_answer("00.one_step", 2.4)
+    assert feedback.passed and "could not be saved" in feedback.note
+
+
+def test_reset_and_show_progress(progress_file, capsys):
+    check_answer("00.one_step", 2.4)
+    selfcheck.reset_progress()
+    assert progress_report().done == 0
+    selfcheck.show_progress()  # outside IPython it prints
+    out = capsys.readouterr().out
+    assert "Start here" in out and "Review" in out
+    assert "<table>" in progress_report()._repr_html_()
