@@ -179,3 +179,188 @@ def test_bad_constructor_arguments_named():
         Quadratic.ill_conditioned(mu=2.0, L=1.0)
     with pytest.raises(ValueError, match="params"):
         Quadratic([1.0, 2.0]).grad(np.zeros(3))
+
+
+# --- 2-D surfaces -----------------------------------------------------------------------------
+
+SURFACE_CLASSES = [problems.Rosenbrock, problems.Beale, problems.Himmelblau, problems.Saddle]
+
+
+def test_registry_builds_2d_problems_with_the_protocol():
+    assert set(problems.SURFACES) >= {"ill_conditioned", "rosenbrock", "beale", "himmelblau", "saddle"}
+    for name, make in problems.SURFACES.items():
+        p = make()
+        assert p.dim == 2, name
+        assert p.x0.shape == (2,) and p.x0.dtype == np.float64
+        (xlo, xhi), (ylo, yhi) = p.bounds
+        for point in (p.x0, p.minimum):
+            assert xlo <= point[0] <= xhi and ylo <= point[1] <= yhi, name
+        assert p.loss(p.minimum) == pytest.approx(p.min_value, abs=1e-12)
+        assert isinstance(p.name, str)
+
+
+@pytest.mark.parametrize("cls", SURFACE_CLASSES)
+def test_surface_derivatives_match_finite_differences(cls):
+    p = cls()
+    rng = np.random.default_rng(0)
+    (xlo, xhi), (ylo, yhi) = p.bounds
+    for _ in range(20):
+        x = np.array([rng.uniform(xlo, xhi), rng.uniform(ylo, yhi)])
+        v = rng.normal(size=2)
+        g = p.grad(x)
+        scale = 1.0 + np.abs(g).max()
+        np.testing.assert_allclose(g, fd_grad(p.loss, x), rtol=1e-6, atol=1e-6 * scale)
+        H = p.hessian(x)
+        np.testing.assert_array_equal(H, H.T)
+        hscale = 1.0 + np.abs(H).max()
+        np.testing.assert_allclose(p.hvp(x, v), H @ v, rtol=1e-12, atol=1e-12 * hscale)
+        np.testing.assert_allclose(p.hvp(x, v), fd_hvp(p.grad, x, v), rtol=1e-5, atol=1e-5 * hscale)
+        value, g2 = p.loss_and_grad(x)
+        assert value == p.loss(x)
+        np.testing.assert_array_equal(g2, g)
+
+
+@pytest.mark.parametrize("cls", SURFACE_CLASSES)
+def test_every_listed_minimum_is_a_stationary_minimum(cls):
+    p = cls()
+    for m in p.minima:
+        np.testing.assert_allclose(p.grad(m), 0.0, atol=1e-10)
+        assert p.loss(m) == pytest.approx(p.min_value, abs=1e-12)
+        assert np.all(np.linalg.eigvalsh(p.hessian(m)) > 0)
+    assert any(np.array_equal(p.minimum, m) for m in p.minima)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    index=st.integers(0, len(SURFACE_CLASSES) - 1),
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_surfaces_broadcast_over_grids_pointwise(index, shape, seed):
+    p = SURFACE_CLASSES[index]()
+    rng = np.random.default_rng(seed)
+    (xlo, xhi), (ylo, yhi) = p.bounds
+    grid = np.stack([rng.uniform(xlo, xhi, size=shape), rng.uniform(ylo, yhi, size=shape)])
+    Z = p.loss(grid)
+    G = p.grad(grid)
+    assert Z.shape == tuple(shape) and G.shape == (2, *shape)
+    for idx in np.ndindex(*shape):
+        point = grid[(slice(None),) + idx]
+        assert Z[idx] == pytest.approx(p.loss(point), rel=1e-12, abs=1e-12)
+        np.testing.assert_allclose(G[(slice(None),) + idx], p.grad(point), rtol=1e-12, atol=1e-12)
+
+
+def test_meshgrid_contour_use():
+    p = problems.Rosenbrock()
+    X, Y = np.meshgrid(np.linspace(*p.bounds[0], 50), np.linspace(*p.bounds[1], 40))
+    Z = p.loss(np.stack([X, Y]))
+    assert Z.shape == (40, 50) and np.all(Z >= 0)
+
+
+def test_rosenbrock_closed_form_and_parameters():
+    r = problems.Rosenbrock(a=2.0, b=10.0)
+    np.testing.assert_array_equal(r.minimum, [2.0, 4.0])
+    assert r.loss(np.array([0.0, 0.0])) == pytest.approx(4.0)
+    # Hessian at the minimum: [[2 + 8 b a^2, -4 b a], [-4 b a, 2 b]]
+    np.testing.assert_allclose(r.hessian(r.minimum), [[322.0, -80.0], [-80.0, 20.0]])
+    with pytest.raises(ValueError, match="b"):
+        problems.Rosenbrock(b=0.0)
+    with pytest.raises(ValueError, match="a"):
+        problems.Rosenbrock(a=np.inf)
+
+
+def test_saddle_escape_needs_a_push():
+    s = problems.Saddle()
+    np.testing.assert_allclose(s.hessian(s.saddle_point), np.diag([1.0, -1.0]))
+
+    def gd(x, lr=0.1, steps=300):
+        for _ in range(steps):
+            x = x - lr * s.grad(x)
+        return x
+
+    np.testing.assert_allclose(gd(np.array([1.0, 0.0])), [0.0, 0.0], atol=1e-10)  # stuck on the ridge
+    np.testing.assert_allclose(gd(s.x0), s.minimum, atol=1e-6)  # a little y escapes
+    assert s.loss(np.array([0.0, 10.0])) > 0  # bounded below: no runaway
+
+
+def test_surfaces_custom_start_and_bad_start():
+    assert problems.Beale(x0=(2.0, 0.0)).x0.tolist() == [2.0, 0.0]
+    b = problems.Himmelblau(x0=(8.0, 0.0))
+    assert b.bounds[0][1] > 8.0  # the plotting box grows to show the start
+    with pytest.raises(ValueError, match="x0"):
+        problems.Himmelblau(x0=(1.0, 2.0, 3.0))
+    with pytest.raises(ValueError, match="x0"):
+        problems.Saddle(x0=(np.nan, 0.0))
+    with pytest.raises(ValueError, match="params"):
+        problems.Beale().loss(np.zeros(3))
+    with pytest.raises(ValueError, match="v"):
+        problems.Beale().hvp(np.zeros(2), np.zeros(3))
+
+
+def test_surfaces_diverge_quietly():
+    with np.errstate(all="raise"):
+        for cls in SURFACE_CLASSES:
+            p = cls()
+            value = p.loss(np.array([1e200, -1e200]))
+            assert not np.isfinite(value) or value > 1e300
+            p.grad(np.array([1e200, -1e200]))
+
+
+# --- NoisyGradient ----------------------------------------------------------------------------
+
+
+def test_noisy_gradient_statistics():
+    q = Quadratic([1.0, 3.0])
+    noisy = problems.NoisyGradient(q, sigma=0.5, rng=np.random.default_rng(1))
+    x = np.array([0.3, -0.2])
+    draws = np.array([noisy.grad(x) for _ in range(20000)])
+    np.testing.assert_allclose(draws.mean(axis=0), q.grad(x), atol=0.02)
+    np.testing.assert_allclose(draws.std(axis=0), [0.5, 0.5], rtol=0.03)
+    np.testing.assert_allclose(np.corrcoef(draws.T)[0, 1], 0.0, atol=0.03)
+    assert noisy.loss(x) == q.loss(x)
+    value, g = noisy.loss_and_grad(x)
+    assert value == q.loss(x) and not np.allclose(g, q.grad(x))
+    np.testing.assert_array_equal(noisy.hvp(x, np.ones(2)), q.hvp(x, np.ones(2)))
+
+
+def test_noisy_gradient_delegates_and_is_reproducible():
+    q = Quadratic.ill_conditioned()
+    a = problems.NoisyGradient(q, 0.1, np.random.default_rng(7))
+    b = problems.NoisyGradient(q, 0.1, np.random.default_rng(7))
+    assert a.exact is q and a.dim == 2 and a.L == q.L and a.mu == q.mu
+    np.testing.assert_array_equal(a.minimum, q.minimum)
+    np.testing.assert_array_equal(a.hessian(a.x0), q.A)
+    np.testing.assert_array_equal(a.grad(a.x0), b.grad(b.x0))
+    zero = problems.NoisyGradient(q, 0.0, np.random.default_rng(0))
+    np.testing.assert_array_equal(zero.grad(q.x0), q.grad(q.x0))
+    with pytest.raises(AttributeError):
+        a.no_such_attribute
+
+
+def test_noisy_sgd_reaches_the_predicted_noise_floor():
+    """E[x^2] -> lr sigma^2 / (lambda (2 - lr lambda)) for constant-lr SGD on 0.5 lambda x^2."""
+    lam, sigma, lr = 2.0, 1.0, 0.2
+    noisy = problems.NoisyGradient(Quadratic.one_d(curvature=lam), sigma, np.random.default_rng(5))
+    x, tail = noisy.x0, []
+    for step in range(40000):
+        x = x - lr * noisy.grad(x)
+        if step >= 1000:
+            tail.append(x[0] ** 2)
+    predicted = lr * sigma**2 / (lam * (2 - lr * lam))
+    assert np.mean(tail) == pytest.approx(predicted, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    "args, word",
+    [
+        ((-0.1, np.random.default_rng(0)), "sigma"),
+        ((np.nan, np.random.default_rng(0)), "sigma"),
+        ((0.1, 0), "rng"),
+        ((0.1, None), "rng"),
+    ],
+)
+def test_noisy_gradient_bad_arguments(args, word):
+    with pytest.raises(ValueError, match=word):
+        problems.NoisyGradient(Quadratic([1.0]), *args)
+    with pytest.raises(ValueError, match="problem"):
+        problems.NoisyGradient(object(), 0.1, np.random.default_rng(0))
