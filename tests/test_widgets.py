@@ -1,0 +1,163 @@
+"""The explorers: they build, updates redraw the one figure in place, and they work headless."""
+
+import base64
+
+import matplotlib.figure
+import numpy as np
+import pytest
+
+from lr_course import widgets
+from lr_course.widgets._view import FrameRenderer, encode_png
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def count_figures(monkeypatch):
+    """Count every matplotlib Figure created while the test runs."""
+    created = []
+    original = matplotlib.figure.Figure.__init__
+
+    def counting_init(self, *args, **kwargs):
+        created.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "__init__", counting_init)
+    return created
+
+
+def count_full_draws(monkeypatch, figure):
+    """Count full redraws of ``figure``'s canvas (the slow path that blitting avoids)."""
+    calls = []
+    original = figure.canvas.draw
+
+    def counting_draw(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(figure.canvas, "draw", counting_draw)
+    return calls
+
+
+def decoded_pixels(png):
+    from PIL import Image
+    import io
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+# --- the shared machinery -------------------------------------------------------------------
+
+
+def test_encode_png_round_trips_pixels():
+    rgba = np.zeros((5, 7, 4), dtype=np.uint8)
+    rgba[..., 0] = np.arange(7) * 30
+    rgba[..., 3] = 255
+    png = encode_png(rgba)
+    assert png.startswith(PNG_MAGIC)
+    assert np.array_equal(decoded_pixels(png), rgba[..., :3])
+
+
+def test_blitted_frame_matches_a_full_redraw():
+    from lr_course.widgets._view import new_figure
+
+    fig = new_figure(3, 2)
+    ax = fig.add_subplot()
+    ax.set(xlim=(0, 1), ylim=(0, 1))
+    (line,) = ax.plot([0, 1], [0, 1], animated=True)
+    frames = FrameRenderer(fig)
+    frames.render()
+    line.set_data([0, 1], [1, 0])
+    blitted = decoded_pixels(frames.render())
+    frames.invalidate()
+    full = decoded_pixels(frames.render())
+    assert np.array_equal(blitted, full)
+    line.set_data([0, 1], [0.5, 0.5])
+    assert not np.array_equal(decoded_pixels(frames.render()), full)
+
+
+def test_lazy_package_names_everything_it_exports():
+    assert "step_size_explorer" in dir(widgets)
+    with pytest.raises(AttributeError):
+        widgets.no_such_explorer
+
+
+# --- step size ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def step_size():
+    return widgets.step_size_explorer(mu=1.0, L=10.0)
+
+
+@pytest.mark.parametrize(
+    "lr, regime",
+    [(0.02, "monotone"), (0.1, "monotone"), (0.12, "oscillating"), (0.19, "oscillating"),
+     (0.2, "oscillating"), (0.21, "diverging"), (0.29, "diverging")],
+)
+def test_step_size_regime_label_in_each_range(step_size, lr, regime):
+    explorer = step_size
+    explorer.update(lr=lr)
+    assert explorer.regime == regime
+    assert regime in explorer.label.value
+
+
+def test_step_size_iterates_follow_the_regime():
+    explorer = widgets.step_size_explorer(lr=0.05)  # 1/L = 0.1
+    x = explorer.path_1d[:, 0]
+    assert np.all(np.diff(x) < 0) and np.all(x > 0)  # monotone: shrinks, never crosses 0
+    explorer.update(lr=0.15)
+    x = explorer.path_1d[:, 0]
+    assert np.all(np.sign(x[1:]) == -np.sign(x[:-1]))  # oscillating: flips sign every step
+    assert abs(x[-1]) < abs(x[0])
+    explorer.update(lr=0.25)
+    assert abs(explorer.path_1d[-1, 0]) > 1e3 and explorer.loss_2d[-1] > explorer.loss_2d[0]
+
+
+def test_step_size_update_changes_drawn_data_and_frame(count_figures, monkeypatch):
+    explorer = widgets.step_size_explorer(lr=0.05)
+    figure = explorer.figure
+    assert len(count_figures) == 1
+    draws = count_full_draws(monkeypatch, figure)
+    before_png = explorer.png()
+    before_line = np.array(explorer._line_2d.get_xydata())
+    for lr in np.geomspace(explorer.lr_low, explorer.lr_high, 12):
+        explorer.update(lr=lr)
+    assert explorer.figure is figure and len(count_figures) == 1  # no new figure per move
+    assert draws == []  # only the moving artists were repainted
+    assert not np.array_equal(explorer._line_2d.get_xydata(), before_line)
+    assert explorer.png() != before_png
+
+
+def test_step_size_slider_drives_update():
+    explorer = widgets.step_size_explorer(lr=0.05)
+    explorer.slider.value = 0.25
+    assert explorer.lr == pytest.approx(0.25) and explorer.regime == "diverging"
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [({"lr": 10.0}, "lr"), ({"lr": -1.0}, "lr"), ({"mu": 0.0}, "mu"), ({"L": 0.5}, "L"),
+     ({"num_steps": 0}, "num_steps"), ({"num_steps": 2.5}, "num_steps")],
+)
+def test_step_size_bad_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        widgets.step_size_explorer(**kwargs)
+
+
+def test_step_size_update_rejects_lr_off_the_slider():
+    explorer = widgets.step_size_explorer()
+    with pytest.raises(ValueError, match="lr must be in"):
+        explorer.update(lr=float("nan"))
+
+
+# --- headless display -----------------------------------------------------------------------
+
+
+def test_display_bundle_carries_widget_and_static_png():
+    explorer = widgets.step_size_explorer()
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert base64.b64decode(bundle["image/png"]) == explorer.png()
+    assert explorer.png().startswith(PNG_MAGIC)
+    assert "StepSizeExplorer" in bundle["text/plain"]
