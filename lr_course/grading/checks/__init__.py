@@ -1,1 +1,7 @@
-"""The registered checks and graded tests of the three assignments (imported lazily)."""
+"""The registered checks and graded tests of the three assignments (imported lazily).
+
+Importing this package fills :data:`lr_course.grading.spec.CHECKS` and
+``spec.ASSIGNMENTS``; it imports the reference solutions, so only the judging side does.
+"""
+
+from lr_course.grading.checks import ps1  # noqa: F401
