@@ -1,0 +1,574 @@
+"""Optimizers as pure ``init`` / ``update`` pairs: SGD (momentum, Nesterov), Adagrad, RMSprop, Adam, AdamW.
+
+Each factory checks its hyper-parameters and returns an :class:`Optimizer`, whose two
+functions have exactly the shape students write in ``ps2_adaptive``::
+
+    state = opt.init(params)
+    params, state = opt.update(params, grads, state)
+
+``update`` never modifies ``params``, ``grads``, ``state`` or the arrays inside ``state``;
+it returns new ones. The state is a plain dict whose keys are the symbols of the update
+(``"t"``, ``"m"``, ``"v"``, ``"velocity"``, ...). ``"t"`` counts completed updates, so it
+is 0 before the first one.
+
+The learning rate is a float or a schedule (any callable ``step -> lr``, such as those in
+:mod:`lr_course.schedules`); an update uses ``lr(state["t"])``. That is what PyTorch does
+when ``scheduler.step()`` is called after each ``optimizer.step()``.
+
+The arithmetic matches ``torch.optim`` (SGD, Adagrad, RMSprop, Adam, AdamW with
+``maximize=False``) to rounding; ``tests/test_optimizers.py`` replays traces recorded
+from PyTorch and agrees to 1e-12 relative. Where a formula is regrouped for speed (fewer
+passes over the arrays), a comment says so.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple, Union
+
+import numpy as np
+
+Schedule = Callable[[int], float]
+LearningRate = Union[float, Schedule]
+
+__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS"]
+
+
+class Optimizer(NamedTuple):
+    """An optimizer: two pure functions plus what a plot legend or a log needs.
+
+    Attributes:
+        init: ``init(params) -> state``, the state before the first update.
+        update: ``update(params, grads, state) -> (new_params, new_state)``.
+        lr_at: ``lr_at(t) -> float``, the learning rate the update uses when
+            ``state["t"] == t``.
+        name: a short label for legends, e.g. ``"Adam"`` or ``"SGD (momentum 0.9)"``.
+        hyperparams: the factory's arguments, by name (``lr`` may be a schedule).
+    """
+
+    init: Callable[[np.ndarray], dict]
+    update: Callable[[np.ndarray, np.ndarray, dict], tuple]
+    lr_at: Callable[[int], float]
+    name: str
+    hyperparams: dict
+
+
+# ---------------------------------------------------------------------------------------
+# Argument checks and shared plumbing
+
+
+def _number(name: str, value: Any, low: float = 0.0, high: float = math.inf,
+            high_open: bool = False) -> float:
+    """``value`` as a float in [low, high] (or [low, high)), else a ValueError naming it."""
+    interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
+    if isinstance(value, bool):  # True would silently mean 1.0
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}") from None
+    too_high = x >= high if high_open else x > high
+    if not math.isfinite(x) or x < low or too_high:
+        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
+    return x
+
+
+def _lr_function(lr: LearningRate) -> Callable[[int], float]:
+    """Turn a float or a schedule into ``lr_at(t) -> float``, checking what it returns."""
+    if not callable(lr):
+        value = _number("lr", lr)
+        return lambda t: value
+
+    def lr_at(t: int) -> float:
+        value = lr(t)
+        try:
+            value = float(value)  # a numpy float64 would upcast float32 params
+        except (TypeError, ValueError):
+            raise ValueError(f"lr schedule must return a number, got {value!r} at step {t}") from None
+        if not (math.isfinite(value) and value >= 0.0):
+            raise ValueError(f"lr schedule must return a finite lr >= 0, got {value!r} at step {t}")
+        return value
+
+    return lr_at
+
+
+def _zeros_init(*names: str, fill: float = 0.0) -> Callable[[np.ndarray], dict]:
+    """An ``init`` that gives ``{"t": 0}`` plus one array per name, like params, set to fill."""
+
+    def init(params) -> dict:
+        p = _as_float_array(params, "params")
+        state: dict = {"t": 0}
+        for key in names:
+            state[key] = np.full_like(p, fill)
+        return state
+
+    return init
+
+
+def _as_float_array(x, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind in "biu":
+        return x.astype(np.float64)
+    if x.dtype.kind != "f":
+        raise ValueError(f"{name} must be a real float array, got dtype {x.dtype}")
+    return x
+
+
+def _prepare(params, grads, state) -> tuple[np.ndarray, np.ndarray, int]:
+    """Check the arguments of an update; return params and grads as arrays of one float dtype, and t."""
+    p = _as_float_array(params, "params")
+    g = _as_float_array(grads, "grads")
+    if p.shape != g.shape:
+        raise ValueError(f"grads must have the shape of params {p.shape}, got {g.shape}")
+    if not isinstance(state, dict) or "t" not in state:
+        raise ValueError(f"state must be the dict made by init(params), got {state!r:.80}")
+    t = state["t"]
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise ValueError(f"state['t'] must be an int >= 0, got {t!r}")
+    # float32 params stay float32: everything below computes in params' dtype.
+    g = g.astype(p.dtype, copy=False)
+    return p, g, int(t)
+
+
+def _with_weight_decay(g: np.ndarray, p: np.ndarray, weight_decay: float) -> np.ndarray:
+    """g + weight_decay * p in a new array (torch's L2 penalty folded into the gradient)."""
+    out = np.multiply(p, weight_decay, out=np.empty_like(p))
+    out += g
+    return out
+
+
+def _ema(old: np.ndarray, new: np.ndarray, decay: float, like: np.ndarray) -> np.ndarray:
+    """decay * old + (1 - decay) * new, in a new array (an exponential moving average)."""
+    # Written as old + (1 - decay) * (new - old): torch's lerp_, and no scratch array.
+    out = np.subtract(new, old, out=np.empty_like(like))
+    out *= 1.0 - decay
+    out += old
+    return out
+
+
+def _ema_of_square(old: np.ndarray, g: np.ndarray, decay: float, scratch: np.ndarray) -> np.ndarray:
+    """decay * old + (1 - decay) * g**2, in a new array; scratch is overwritten."""
+    out = np.multiply(old, decay, out=np.empty_like(g))
+    np.multiply(g, g, out=scratch)
+    scratch *= 1.0 - decay
+    out += scratch
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# SGD
+
+
+def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
+        nesterov: bool = False, weight_decay: float = 0.0) -> Optimizer:
+    """Stochastic gradient descent, with optional heavy-ball or Nesterov momentum.
+
+    Args:
+        lr: learning rate, a float >= 0 or a schedule ``step -> lr``.
+        momentum: momentum factor mu >= 0 (0 switches momentum off; the state then has
+            no ``"velocity"``).
+        dampening: tau in [0, 1], scales the new gradient in the velocity (not at t = 1).
+        nesterov: use Nesterov's look-ahead form (needs momentum > 0 and dampening 0).
+        weight_decay: lambda >= 0, an L2 penalty added to the gradient.
+
+    Returns:
+        An :class:`Optimizer` whose state is ``{"t": int, "velocity": array}``.
+
+    The update, with t = state["t"] + 1 counting updates from 1::
+
+        g_t = grads + lambda * p_{t-1}
+        b_t = g_t                               if t == 1
+            = mu * b_{t-1} + (1 - tau) * g_t    otherwise     (state "velocity")
+        d_t = g_t + mu * b_t    if nesterov,   b_t    if momentum > 0,   g_t otherwise
+        p_t = p_{t-1} - lr(t - 1) * d_t
+
+    Key: p = params, g = grads, b = velocity, mu = momentum, tau = dampening,
+    lambda = weight_decay.
+
+    The first velocity is the raw gradient, undamped: PyTorch's convention, and with
+    zero dampening the same as ps2's ``v <- momentum * v + g`` from v = 0. In the
+    "v <- mu v - lr g; p <- p + v" form of Sutskever et al. the velocity carries past
+    learning rates; here the current lr multiplies the whole velocity, so the two
+    forms agree for a constant lr and differ under a schedule (PyTorch's choice is
+    this one). Momentum larger than 1 is accepted, as in PyTorch, though it diverges.
+
+    References:
+        Polyak (1964), heavy-ball momentum. Sutskever, Martens, Dahl & Hinton (2013),
+        "On the importance of initialization and momentum in deep learning", ICML.
+
+    >>> opt = sgd(lr=0.1, momentum=0.9)
+    >>> state = opt.init(np.array([1.0]))
+    >>> p, state = opt.update(np.array([1.0]), np.array([2.0]), state)
+    >>> p, state["velocity"]
+    (array([0.8]), array([2.]))
+    >>> p, state = opt.update(p, np.array([2.0]), state)  # velocity 0.9 * 2 + 2
+    >>> p, state["velocity"]
+    (array([0.42]), array([3.8]))
+    """
+    lr_at = _lr_function(lr)
+    momentum = _number("momentum", momentum)
+    dampening = _number("dampening", dampening, high=1.0)
+    weight_decay = _number("weight_decay", weight_decay)
+    if nesterov not in (True, False):
+        raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
+    if nesterov and (momentum <= 0 or dampening != 0):
+        raise ValueError("nesterov=True needs momentum > 0 and dampening == 0, "
+                         f"got momentum={momentum!r}, dampening={dampening!r}")
+
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        lr_t = lr_at(t)
+        if weight_decay != 0:
+            g = _with_weight_decay(g, p, weight_decay)
+        new_state: dict = {"t": t + 1}
+        new_p = np.empty_like(p)
+        if momentum == 0:
+            direction = g
+        else:
+            velocity = np.empty_like(p)
+            if t == 0:
+                velocity[...] = g
+            else:
+                np.multiply(state["velocity"], momentum, out=velocity)
+                if dampening == 0:
+                    velocity += g
+                else:
+                    velocity += (1.0 - dampening) * g
+            new_state["velocity"] = velocity
+            if nesterov:
+                direction = np.multiply(velocity, momentum, out=new_p)
+                direction += g
+            else:
+                direction = velocity
+        np.multiply(direction, -lr_t, out=new_p)
+        new_p += p
+        return new_p, new_state
+
+    if nesterov:
+        name = f"SGD (Nesterov {momentum:g})"
+    elif momentum:
+        name = f"SGD (momentum {momentum:g})"
+    else:
+        name = "SGD"
+    init = _zeros_init("velocity") if momentum else _zeros_init()
+    return Optimizer(init, update, lr_at, name,
+                     dict(lr=lr, momentum=momentum, dampening=dampening,
+                          nesterov=bool(nesterov), weight_decay=weight_decay))
+
+
+# ---------------------------------------------------------------------------------------
+# Adagrad
+
+
+def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float = 0.0,
+            initial_accumulator_value: float = 0.0, eps: float = 1e-10) -> Optimizer:
+    """Adagrad: divide each coordinate's step by the root of its summed squared gradients.
+
+    Args:
+        lr: learning rate, a float >= 0 or a schedule ``step -> lr``.
+        lr_decay: kappa >= 0, inverse-time decay of the lr on top of any schedule.
+        weight_decay: lambda >= 0, an L2 penalty added to the gradient.
+        initial_accumulator_value: s_0 >= 0, the starting value of every sum.
+        eps: epsilon >= 0, added to the root for safety.
+
+    Returns:
+        An :class:`Optimizer` whose state is ``{"t": int, "sum_sq": array}``.
+
+    The update, with t = state["t"] + 1 counting updates from 1::
+
+        g_t   = grads + lambda * p_{t-1}
+        eta_t = lr(t - 1) / (1 + (t - 1) * kappa)
+        s_t   = s_{t-1} + g_t**2                          (state "sum_sq")
+        p_t   = p_{t-1} - eta_t * g_t / (sqrt(s_t) + epsilon)
+
+    Key: p = params, g = grads, s = sum_sq, kappa = lr_decay, lambda = weight_decay.
+
+    The lr decay counts from the first update (eta_1 = lr), as in PyTorch. Keras and
+    optax start the accumulator at 0.1, PyTorch (and this function) at 0.
+
+    Reference:
+        Duchi, Hazan & Singer (2011), "Adaptive subgradient methods for online learning
+        and stochastic optimization", JMLR 12.
+
+    The first step has size about lr in every coordinate, whatever the gradient's scale:
+
+    >>> opt = adagrad(lr=0.1)
+    >>> p, state = opt.update(np.array([1.0, 1.0]), np.array([4.0, -0.01]),
+    ...                       opt.init(np.zeros(2)))
+    >>> p.round(6), state["sum_sq"]
+    (array([0.9, 1.1]), array([1.6e+01, 1.0e-04]))
+    """
+    lr_at = _lr_function(lr)
+    lr_decay = _number("lr_decay", lr_decay)
+    weight_decay = _number("weight_decay", weight_decay)
+    initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
+    eps = _number("eps", eps)
+
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        lr_t = lr_at(t) / (1.0 + t * lr_decay)
+        if weight_decay != 0:
+            g = _with_weight_decay(g, p, weight_decay)
+        sum_sq = np.multiply(g, g, out=np.empty_like(p))
+        sum_sq += state["sum_sq"]
+        denom = np.sqrt(sum_sq, out=np.empty_like(p))
+        denom += eps
+        new_p = np.divide(g, denom, out=denom)
+        new_p *= -lr_t
+        new_p += p
+        return new_p, {"t": t + 1, "sum_sq": sum_sq}
+
+    return Optimizer(_zeros_init("sum_sq", fill=initial_accumulator_value), update, lr_at,
+                     "Adagrad",
+                     dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                          initial_accumulator_value=initial_accumulator_value, eps=eps))
+
+
+# ---------------------------------------------------------------------------------------
+# RMSprop
+
+
+def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
+            weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> Optimizer:
+    """RMSprop: divide each coordinate's step by a running root-mean-square of its gradient.
+
+    Args:
+        lr: learning rate, a float >= 0 or a schedule ``step -> lr``.
+        rho: decay rate of the running averages, in [0, 1) (PyTorch calls it ``alpha``).
+        eps: epsilon >= 0, added to the root (outside the square root).
+        weight_decay: lambda >= 0, an L2 penalty added to the gradient.
+        momentum: mu >= 0; if > 0 the scaled gradient goes through a momentum buffer.
+        centered: if True, divide by an estimate of the gradient's standard deviation
+            (subtract the squared running mean of the gradient) instead of its RMS.
+
+    Returns:
+        An :class:`Optimizer` whose state is ``{"t", "avg_sq"}``, plus ``"avg_grad"``
+        when centered and ``"momentum_buffer"`` when momentum > 0.
+
+    The update, with t = state["t"] + 1 counting updates from 1::
+
+        g_t = grads + lambda * p_{t-1}
+        s_t = rho * s_{t-1} + (1 - rho) * g_t**2                  (state "avg_sq")
+        a_t = rho * a_{t-1} + (1 - rho) * g_t                     (state "avg_grad")
+        r_t = sqrt(s_t - a_t**2) + epsilon   if centered,  sqrt(s_t) + epsilon otherwise
+        b_t = mu * b_{t-1} + g_t / r_t                            (state "momentum_buffer")
+        p_t = p_{t-1} - lr(t - 1) * b_t      if mu > 0,  p_{t-1} - lr(t - 1) * g_t / r_t otherwise
+
+    Key: p = params, g = grads, s = avg_sq, a = avg_grad, b = momentum_buffer,
+    mu = momentum, lambda = weight_decay. All averages start at 0.
+
+    There is no bias correction, so early steps are larger than lr: the first step is
+    lr / sqrt(1 - rho) per coordinate (10 lr for rho = 0.99). The formula is PyTorch's
+    (which accepts any alpha >= 0; this function only [0, 1)). Keras and optax default
+    to rho = 0.9, and optax by default adds eps inside the square root.
+
+    Reference:
+        Hinton, Srivastava & Swersky, "Neural networks for machine learning", lecture 6e
+        (2012). Graves (2013), arXiv:1308.0850, for the centered form.
+
+    >>> opt = rmsprop(lr=0.01, rho=0.99)
+    >>> p, state = opt.update(np.array([0.0]), np.array([3.0]), opt.init(np.zeros(1)))
+    >>> p.round(6), state["avg_sq"].round(6)   # -lr * 3 / sqrt(0.01 * 9)
+    (array([-0.1]), array([0.09]))
+    """
+    lr_at = _lr_function(lr)
+    rho = _number("rho", rho, high=1.0, high_open=True)
+    eps = _number("eps", eps)
+    weight_decay = _number("weight_decay", weight_decay)
+    momentum = _number("momentum", momentum)
+    if centered not in (True, False):
+        raise ValueError(f"centered must be True or False, got {centered!r}")
+
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        lr_t = lr_at(t)
+        if weight_decay != 0:
+            g = _with_weight_decay(g, p, weight_decay)
+        new_state: dict = {"t": t + 1}
+        scratch = np.empty_like(p)
+        avg_sq = _ema_of_square(state["avg_sq"], g, rho, scratch)
+        new_state["avg_sq"] = avg_sq
+        denom = scratch
+        if centered:
+            avg_grad = _ema(state["avg_grad"], g, rho, like=p)
+            new_state["avg_grad"] = avg_grad
+            np.multiply(avg_grad, avg_grad, out=denom)
+            np.subtract(avg_sq, denom, out=denom)
+            np.sqrt(denom, out=denom)
+        else:
+            np.sqrt(avg_sq, out=denom)
+        denom += eps
+        scaled = np.divide(g, denom, out=denom)  # g / r, reusing r's memory
+        if momentum > 0:
+            buf = np.multiply(state["momentum_buffer"], momentum, out=np.empty_like(p))
+            buf += scaled
+            new_state["momentum_buffer"] = buf
+            scaled = buf
+        new_p = np.multiply(scaled, -lr_t, out=np.empty_like(p))
+        new_p += p
+        return new_p, new_state
+
+    keys = ["avg_sq"] + (["avg_grad"] if centered else []) + (["momentum_buffer"] if momentum else [])
+    name = "RMSprop" + (" (centered)" if centered else "")
+    return Optimizer(_zeros_init(*keys), update, lr_at, name,
+                     dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
+                          momentum=momentum, centered=bool(centered)))
+
+
+# ---------------------------------------------------------------------------------------
+# Adam and AdamW
+
+
+def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) -> Optimizer:
+    lr_at = _lr_function(lr)
+    beta1 = _number("beta1", beta1, high=1.0, high_open=True)
+    beta2 = _number("beta2", beta2, high=1.0, high_open=True)
+    eps = _number("eps", eps)
+    weight_decay = _number("weight_decay", weight_decay)
+    if amsgrad not in (True, False):
+        raise ValueError(f"amsgrad must be True or False, got {amsgrad!r}")
+
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        lr_t = lr_at(t)
+        step = t + 1  # the equations count updates from 1
+        if weight_decay != 0 and not decoupled:
+            g = _with_weight_decay(g, p, weight_decay)
+        scratch = np.empty_like(p)
+        m = _ema(state["m"], g, beta1, like=p)
+        v = _ema_of_square(state["v"], g, beta2, scratch)
+        new_state = {"t": step, "m": m, "v": v}
+        v_used = v
+        if amsgrad:
+            v_used = np.maximum(state["v_max"], v, out=np.empty_like(p))
+            new_state["v_max"] = v_used
+        # 1. bias corrections of the two moving averages (both start at 0)
+        bias1 = 1.0 - beta1 ** step
+        sqrt_bias2 = math.sqrt(1.0 - beta2 ** step)
+        # 2. denominator sqrt(v_hat) + eps, with v_hat = v / bias2
+        denom = np.sqrt(v_used, out=scratch)
+        denom /= sqrt_bias2
+        denom += eps
+        # 3. step: m_hat / denom times lr, with m_hat = m / bias1 folded into the scalar
+        direction = np.divide(m, denom, out=denom)
+        direction *= -lr_t / bias1
+        if decoupled and weight_decay != 0:
+            # AdamW shrinks the params before the Adam step, outside the averages
+            new_p = np.multiply(p, 1.0 - lr_t * weight_decay, out=np.empty_like(p))
+            new_p += direction
+        else:
+            new_p = np.add(p, direction, out=direction)
+        return new_p, new_state
+
+    keys = ("m", "v", "v_max") if amsgrad else ("m", "v")
+    name = ("AdamW" if decoupled else "Adam") + (" (AMSGrad)" if amsgrad else "")
+    return Optimizer(_zeros_init(*keys), update, lr_at, name,
+                     dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                          weight_decay=weight_decay, amsgrad=bool(amsgrad)))
+
+
+def adam(lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+         weight_decay: float = 0.0, amsgrad: bool = False) -> Optimizer:
+    """Adam: momentum on the gradient, divided by the root of a running mean of its square.
+
+    Args:
+        lr: learning rate, a float >= 0 or a schedule ``step -> lr``.
+        beta1: decay rate of the first moment m, in [0, 1).
+        beta2: decay rate of the second moment v, in [0, 1).
+        eps: epsilon >= 0, added after the square root of the bias-corrected v.
+        weight_decay: lambda >= 0, an L2 penalty added to the gradient (use
+            :func:`adamw` for decoupled weight decay).
+        amsgrad: if True, divide by the running maximum of v (AMSGrad).
+
+    Returns:
+        An :class:`Optimizer` whose state is ``{"t": int, "m": array, "v": array}``,
+        plus ``"v_max"`` when amsgrad.
+
+    The update, with t = state["t"] + 1 counting updates from 1::
+
+        g_t     = grads + lambda * p_{t-1}
+        m_t     = beta1 * m_{t-1} + (1 - beta1) * g_t            (state "m")
+        v_t     = beta2 * v_{t-1} + (1 - beta2) * g_t**2         (state "v")
+        u_t     = max(u_{t-1}, v_t)  if amsgrad,  v_t otherwise  (state "v_max")
+        m_hat_t = m_t / (1 - beta1**t)
+        v_hat_t = u_t / (1 - beta2**t)
+        p_t     = p_{t-1} - lr(t - 1) * m_hat_t / (sqrt(v_hat_t) + epsilon)
+
+    Key: p = params, g = grads, m = m, v = v, u = v_max, lambda = weight_decay,
+    epsilon = eps. m, v and v_max start at 0.
+
+    Why the bias correction: m_1 = (1 - beta1) g_1 and v_1 = (1 - beta2) g_1**2 are
+    shrunk towards their zero start; dividing by 1 - beta**t undoes it, so the first
+    step is lr * g / (|g| + eps), about lr * sign(g) in every coordinate.
+
+    Same as ``torch.optim.Adam``; AMSGrad takes the maximum of the raw v and
+    bias-corrects it afterwards, as PyTorch does. optax and Keras agree except that
+    Keras's eps is the "epsilon hat" of the paper, added to the root of the
+    uncorrected v.
+
+    References:
+        Kingma & Ba (2014), "Adam: a method for stochastic optimization",
+        arXiv:1412.6980. Reddi, Kale & Kumar (2018), "On the convergence of Adam and
+        beyond", ICLR (AMSGrad).
+
+    >>> opt = adam(lr=0.001)
+    >>> p, state = opt.update(np.zeros(3), np.array([100.0, -0.5, 1e-3]), opt.init(np.zeros(3)))
+    >>> p.round(6)   # the first step is lr * sign(g), whatever the gradient's size
+    array([-0.001,  0.001, -0.001])
+    >>> state["t"], state["m"]
+    (1, array([ 1.e+01, -5.e-02,  1.e-04]))
+    """
+    return _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=False)
+
+
+def adamw(lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+          weight_decay: float = 1e-2, amsgrad: bool = False) -> Optimizer:
+    """AdamW: Adam with weight decay applied to the params directly, not through the gradient.
+
+    Args:
+        lr: learning rate, a float >= 0 or a schedule ``step -> lr``.
+        beta1: decay rate of the first moment m, in [0, 1).
+        beta2: decay rate of the second moment v, in [0, 1).
+        eps: epsilon >= 0, added after the square root of the bias-corrected v.
+        weight_decay: lambda >= 0; each update first multiplies the params by
+            1 - lr * lambda.
+        amsgrad: if True, divide by the running maximum of v (AMSGrad).
+
+    Returns:
+        An :class:`Optimizer` with the state of :func:`adam`.
+
+    The update, with t = state["t"] + 1 counting updates from 1::
+
+        m_t     = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t     = beta2 * v_{t-1} + (1 - beta2) * g_t**2
+        u_t     = max(u_{t-1}, v_t)  if amsgrad,  v_t otherwise
+        p_t     = (1 - lr(t - 1) * lambda) * p_{t-1}
+                  - lr(t - 1) * (m_t / (1 - beta1**t)) / (sqrt(u_t / (1 - beta2**t)) + epsilon)
+
+    Key: as in :func:`adam`; g = grads (no L2 term), lambda = weight_decay.
+
+    The decay is multiplied by the lr, as in PyTorch and optax (so a schedule on lr
+    also schedules the decay). The paper writes a separate schedule multiplier
+    eta_t times lambda, with lambda not multiplied by the base lr: PyTorch's
+    weight_decay=0.01 at lr=1e-3 is the paper's lambda = 1e-5.
+
+    Reference:
+        Loshchilov & Hutter (2017), "Decoupled weight decay regularization",
+        arXiv:1711.05101.
+
+    >>> opt = adamw(lr=0.1, weight_decay=0.5)
+    >>> p, _ = opt.update(np.array([2.0]), np.array([0.0]), opt.init(np.zeros(1)))
+    >>> p    # zero gradient: only the decay acts, 2 * (1 - 0.1 * 0.5)
+    array([1.9])
+    """
+    return _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
+
+
+#: Factories by name, for the explorers: ``OPTIMIZERS["adam"](lr=0.01)``.
+OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
+    "sgd": sgd,
+    "adagrad": adagrad,
+    "rmsprop": rmsprop,
+    "adam": adam,
+    "adamw": adamw,
+}
