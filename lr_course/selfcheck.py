@@ -110,6 +110,10 @@ class Feedback:
         )
 
 
+class NotAnswered(Exception):
+    """Raised by a check when the answer is still the template (e.g. a function returning None)."""
+
+
 class Verdict:
     """What a check function fills in: right and wrong statements and the first hint."""
 
@@ -221,6 +225,8 @@ def check_answer(exercise_id: str, answer: Any, *, record: bool = True) -> Feedb
         # numpy warnings from a learner's diverging code are part of the answer, not noise.
         with np.errstate(all="ignore"):
             ex.check(answer, verdict)
+    except NotAnswered as reason:
+        return Feedback(ex.id, ex.title, "unanswered", hint=str(reason) or None)
     except Exception as error:  # a learner's function may raise anything
         verdict.bad(f"checking your answer raised {type(error).__name__}: {error}",
                     "Run your code on a small example first and read the error message.")
@@ -250,6 +256,15 @@ def as_number(answer: Any, verdict: Verdict, what: str = "your answer") -> float
         verdict.bad(f"{what} is {value}, not a finite number", "Check for a division by zero.")
         return None
     return value
+
+
+def call_answer(function, *args):
+    """Call a learner's function; a None result means the template is not filled in yet."""
+    result = function(*args)
+    if result is None:
+        raise NotAnswered("Your function returns None: replace the `...` with your code "
+                          "and end it with a `return`.")
+    return result
 
 
 def relative_error(value: float, expected: float) -> float:

@@ -101,6 +101,14 @@ def test_placeholder_is_unanswered_and_not_recorded(placeholder, progress_file):
     assert not progress_file.exists()
 
 
+def test_function_template_returning_none_is_unanswered():
+    def gd(w0, lr, num_steps):
+        ...
+
+    feedback = check_answer("00.gd_loop", gd)
+    assert feedback.status == "unanswered" and "return" in feedback.hint
+
+
 def test_known_slips_get_their_own_hint():
     assert "oscillate" in check_answer("01.critical_lr", 0.125).hint
     assert "bias" not in check_answer("02.first_adam_step", RIGHT["02.first_adam_step"]).right[0]

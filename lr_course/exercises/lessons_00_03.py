@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_course.selfcheck import Verdict, as_number, check_number, exercise
+from lr_course.selfcheck import Verdict, as_number, call_answer, check_number, exercise
 
 _ALWAYS = "Go back to the formula in the lesson and redo it step by step."
 
@@ -46,7 +46,7 @@ def _gd_loop(answer, verdict: Verdict) -> None:
     cases = [(3.0, 0.1, 10), (-2.0, 0.4, 5), (1.5, 0.05, 0)]
     cases += [(float(rng.normal()), float(rng.uniform(0.01, 0.9)), int(rng.integers(1, 30)))]
     for w0, lr, num_steps in cases:
-        got = answer(w0, lr, num_steps)
+        got = call_answer(answer, w0, lr, num_steps)
         value = as_number(got, verdict, f"gd({w0:.3g}, {lr:.3g}, {num_steps})")
         if value is None:
             return
@@ -119,7 +119,7 @@ def _contraction(answer, verdict: Verdict) -> None:
     cases += [(float(rng.uniform(0.01, 1)), rng.uniform(0.1, 5, size=4)) for _ in range(3)]
     for lr, eigenvalues in cases:
         original = eigenvalues.copy()
-        value = as_number(answer(lr, eigenvalues), verdict, f"contraction({lr:.3g}, ...)")
+        value = as_number(call_answer(answer, lr, eigenvalues), verdict, f"contraction({lr:.3g}, ...)")
         if value is None:
             return
         if not np.array_equal(eigenvalues, original):
@@ -267,7 +267,7 @@ def _pareto(answer, verdict: Verdict) -> None:
     cases += [(rng.uniform(0, 10, size=12), rng.uniform(0.5, 1, size=12)) for _ in range(3)]
     for times, accs in cases:
         originals = times.copy(), accs.copy()
-        got = np.asarray(answer(times, accs))
+        got = np.asarray(call_answer(answer, times, accs))
         if got.shape != times.shape or got.dtype != bool:
             verdict.bad(f"return a boolean mask with one entry per run (shape {times.shape})",
                         "Build `mask = np.zeros(len(times), dtype=bool)` and set the front's entries to True.")

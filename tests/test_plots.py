@@ -1,0 +1,84 @@
+"""The shared lesson figures draw what they are given, and the Pareto front is right."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from lr_course import plots, problems  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _front_by_loops(times, accs):
+    n = len(times)
+    return [not any(times[j] <= times[i] and accs[j] >= accs[i] and (times[j] < times[i] or accs[j] > accs[i])
+                    for j in range(n)) for i in range(n)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=12))
+def test_pareto_front_matches_its_definition(points):
+    # small integers make ties frequent, the case a sort-based front gets wrong
+    times = np.array([p[0] for p in points], dtype=float)
+    accs = np.array([p[1] for p in points], dtype=float)
+    mask = plots.pareto_front(times, accs)
+    assert mask.tolist() == _front_by_loops(times, accs)
+    assert mask.any()  # the fastest of the most accurate runs is never dominated
+
+
+def test_pareto_front_rejects_mismatched_inputs():
+    with pytest.raises(ValueError, match="times and accuracies"):
+        plots.pareto_front([1.0, 2.0], [0.5])
+
+
+def test_lr_colors_spread_over_log_lr():
+    colors, norm = plots.lr_colors([1e-4, 1e-2, 1.0])
+    assert len(colors) == 3 and colors[0] != colors[-1]
+    assert norm(1e-2) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="lrs"):
+        plots.lr_colors([0.0, 1.0])
+
+
+def test_loss_curves_draw_one_line_per_lr_and_mark_divergence():
+    losses = {1e-3: np.linspace(2, 1, 50), 1e-1: np.geomspace(2, 1e-3, 50), 10.0: np.array([2.0, 50.0, np.inf])}
+    ax = plots.plot_loss_curves(losses)
+    lines = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    crosses = [line for line in ax.get_lines() if line.get_marker() == "x"]
+    assert len(lines) == 3 and len(crosses) == 1
+    assert ax.get_yscale() == "log" and ax.get_xlabel() == "step"
+
+
+def test_lr_scan_uses_log_axis_and_shows_diverged_points():
+    ax = plots.plot_lr_scan([1e-3, 1e-2, 1e-1, 1.0], [1.0, 0.5, 0.1, np.nan], marks={"2/L": 0.5}, ylabel="final loss")
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "learning rate"
+    labels = ax.get_legend_handles_labels()[1]
+    assert "diverged" in labels and "2/L" in labels
+    with pytest.raises(ValueError, match="axis"):
+        plots.mark_lrs(ax, {"a": 1.0}, axis="z")
+
+
+def test_contour_paths_cut_at_divergence():
+    problem = problems.Quadratic.ill_conditioned()
+    path = np.array([[-2.0, 0.8], [-1.0, 0.4], [np.inf, 0.0], [0.0, 0.0]])
+    ax = plots.plot_contour_paths(problem, {"gd": path})
+    drawn = [line for line in ax.get_lines() if line.get_label() == "gd"][0]
+    assert len(drawn.get_xdata()) == 2
+
+
+def test_descent_on_parabola_and_pareto_plots_build():
+    ax = plots.plot_descent_on_parabola(3.0 * 0.5 ** np.arange(10), curvature=2.0)
+    assert ax.get_xlabel() == "weight w"
+    ax = plots.plot_pareto([1.0, 2.0, 3.0], [0.8, 0.7, 0.9], labels=["a", "b", "c"])
+    front_line = [line for line in ax.get_lines() if line.get_label() == "Pareto front"][0]
+    assert len(front_line.get_xdata()) == 2 and ax.get_xscale() == "log"
+    ax = plots.plot_curves({"a": [1.0, 0.5, np.inf]}, logy=True)
+    assert ax.get_yscale() == "log"
