@@ -6,3 +6,4 @@ Importing this package fills :data:`lr_course.grading.spec.CHECKS` and
 
 from lr_course.grading.checks import ps1  # noqa: F401
 from lr_course.grading.checks import ps2  # noqa: F401
+from lr_course.grading.checks import ps3  # noqa: F401
