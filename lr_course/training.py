@@ -1,0 +1,300 @@
+"""Run an optimizer on a problem and record what happened, stopping cleanly if it diverges.
+
+>>> from lr_course.problems import Quadratic
+>>> from lr_course.optimizers import sgd
+>>> h = train(Quadratic([1.0, 10.0]), sgd(lr=0.1), num_steps=50)
+>>> h.num_steps, h.diverged, h.final_loss < 1e-3
+(50, False, True)
+>>> h = train(Quadratic([1.0, 10.0]), sgd(lr=0.25), num_steps=1000)
+>>> h.diverged, h.diverged_at < 1000
+(True, True)
+
+Divergence is an outcome to look at, never an exception: the run stops, the history says where,
+and no numpy warning escapes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["History", "train"]
+
+
+@dataclass
+class History:
+    """What one training run recorded, one entry per step.
+
+    Index k runs over ``0, ..., num_steps`` where ``num_steps`` is the number of updates
+    actually made, so every array has ``num_steps + 1`` entries and they line up:
+
+    - ``loss[k]``: the training loss at the params *before* update k, i.e. after k updates.
+      It is the loss on the batch update k used (the whole training set when full-batch), except
+      the last entry, which is always the full training loss ``problem.loss`` at
+      ``final_params``, so ``final_loss`` is exact even with minibatches.
+    - ``lr[k]``: the learning rate update k uses; the last entry is the one the next update
+      would have used (so ``plt.plot(h.lr, h.loss)`` works).
+    - ``val_loss[k]``, ``val_metric[k]``: ``problem.evaluate`` (loss, accuracy) at the same
+      params as ``loss[k]``; NaN where not evaluated.
+    - ``time[k]``: wall seconds spent computing gradients and updates to reach those params
+      (``time[0] == 0``); evaluation, recording and the callback are not counted.
+    - ``params[k]``: the params themselves, only with ``record_params=True``.
+
+    If the run diverged, ``diverged_at`` is the k at which it was detected: ``loss[k]`` is the
+    first non-finite or blown-up loss (or ``params[k]`` the first non-finite params), no update
+    was made from there, and ``final_params`` are those params.
+    """
+
+    loss: np.ndarray               # training loss before each update, plus the final loss
+    lr: np.ndarray                 # lr of each update (last entry: the next one's)
+    val_loss: np.ndarray           # validation loss where evaluated, else NaN
+    val_metric: np.ndarray         # validation accuracy where evaluated, else NaN
+    time: np.ndarray               # cumulative wall seconds of training work
+    final_params: np.ndarray       # params after the last update made
+    diverged: bool = False         # True if the run stopped because it blew up
+    diverged_at: int | None = None  # k at which divergence was detected, else None
+    stopped_early: bool = False    # True if the callback asked to stop
+    params: np.ndarray | None = None  # (num_steps + 1, dim) trajectory if record_params
+    name: str = ""                 # the optimizer's name, for legends
+
+    @property
+    def num_steps(self) -> int:
+        """Number of updates made (``len(loss) - 1``)."""
+        return len(self.loss) - 1
+
+    @property
+    def steps(self) -> np.ndarray:
+        """The step index of every entry, ``0 .. num_steps`` (an x-axis for plots)."""
+        return np.arange(len(self.loss))
+
+    @property
+    def final_loss(self) -> float:
+        """The training loss at ``final_params`` (inf or NaN if the run diverged)."""
+        return float(self.loss[-1])
+
+    @property
+    def best_loss(self) -> float:
+        """The lowest recorded training loss (NaN entries ignored; NaN if all are)."""
+        finite = self.loss[~np.isnan(self.loss)]
+        return float(finite.min()) if finite.size else math.nan
+
+    @property
+    def best_val(self) -> float:
+        """The highest validation accuracy recorded (NaN if never evaluated)."""
+        seen = self.val_metric[~np.isnan(self.val_metric)]
+        return float(seen.max()) if seen.size else math.nan
+
+    @property
+    def final_val(self) -> float:
+        """The last validation accuracy recorded (NaN if never evaluated)."""
+        seen = self.val_metric[~np.isnan(self.val_metric)]
+        return float(seen[-1]) if seen.size else math.nan
+
+    @property
+    def total_time(self) -> float:
+        """Wall seconds of training work for the whole run."""
+        return float(self.time[-1])
+
+    def to_dict(self) -> dict:
+        """Plain Python lists and numbers (NaN/inf kept as floats), e.g. for ``json.dump``."""
+        out = {}
+        for key, value in self.__dict__.items():
+            out[key] = value.tolist() if isinstance(value, np.ndarray) else value
+        return out
+
+
+def _check_int(value, name, minimum, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}"
+                         f"{' or None' if allow_none else ''}, got {value!r}")
+    return int(value)
+
+
+def _batches(num_train, batch_size, rng):
+    """Endless minibatches: a fresh permutation per epoch, cut into consecutive chunks.
+
+    The last chunk of an epoch may be smaller (PyTorch's ``drop_last=False``), so every
+    example is seen exactly once per epoch.
+    """
+    while True:
+        order = rng.permutation(num_train)
+        for start in range(0, num_train, batch_size):
+            yield order[start:start + batch_size]
+
+
+def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, rng=None,
+          num_epochs=None, eval_every=0, eval_split="val", record_params=False, blowup=1e6,
+          callback=None) -> History:
+    r"""Train ``params`` on ``problem`` with ``optimizer`` and return the :class:`History`.
+
+    Each step k computes the loss and gradient at the current params (on a minibatch or the
+    whole training set), records them, and applies ``optimizer.update``. The run stops after
+    ``num_steps`` updates, when the callback returns True, or when it diverges:
+
+    .. math::
+
+        \text{diverged at } k \iff \text{loss}_k \notin \mathbb{R}
+        \;\lor\; \text{params}_k \notin \mathbb{R}^d
+        \;\lor\; \text{loss}_k > \text{blowup} \cdot \max(|\text{loss}_0|, 1)
+
+    The floor of 1 keeps a run that starts at the minimum (loss 0) from being called diverged
+    merely for moving. Numpy floating-point warnings are silenced for the whole run (callback
+    included), since overflow is an expected outcome here, not a bug.
+
+    Args:
+        problem: any course problem or model: ``loss``, ``loss_and_grad``, ``x0``, ``dim``;
+            models add ``num_train`` (for ``batch_size``) and ``evaluate`` (for ``eval_every``).
+        optimizer: an :class:`lr_course.optimizers.Optimizer` (``init``, ``update``, ``lr_at``).
+        params: the start; ``problem.x0`` if None. Never modified.
+        num_steps: number of updates; 100 if neither this nor ``num_epochs`` is given.
+        batch_size: minibatch size (a model's ``loss_and_grad(params, batch=...)``), in
+            ``[1, problem.num_train]``; None for full batch.
+        rng: a ``numpy.random.Generator`` that shuffles the minibatches, one permutation per
+            epoch; ``default_rng(0)`` if None, so runs are reproducible unless you pass your own.
+        num_epochs: train for this many passes over the training set instead of ``num_steps``
+            (``ceil(num_train / batch_size)`` steps each; one step each when full-batch).
+        eval_every: evaluate on ``eval_split`` at every ``eval_every``-th step and at the end;
+            0 never evaluates.
+        eval_split: the split passed to ``problem.evaluate`` ("val", "test" or "train").
+        record_params: keep the whole trajectory in ``History.params`` (for 2-D plots).
+        blowup: the relative loss increase that counts as divergence, > 1; ``math.inf`` or
+            None to stop only on non-finite values.
+        callback: ``callback(step, params, loss)`` after each entry is recorded (not at a
+            diverged one); return True to stop early. For example, feed a
+            ``schedules.ReduceOnPlateau`` whose ``lr`` the optimizer's schedule reads.
+
+    Returns:
+        The :class:`History` of the run.
+
+    Note: like a PyTorch loop that logs ``loss.item()`` before ``optimizer.step()``, ``loss[k]``
+    is measured before update k; unlike it, a final full-batch loss is appended.
+
+    >>> from lr_course.problems import Quadratic
+    >>> from lr_course.optimizers import sgd
+    >>> h = train(Quadratic([1.0]), sgd(lr=0.5), num_steps=3)
+    >>> h.loss.tolist(), h.lr.tolist()
+    ([0.5, 0.125, 0.03125, 0.0078125], [0.5, 0.5, 0.5, 0.5])
+    """
+    # 1. Check the arguments, before any work is done.
+    for attr in ("loss", "loss_and_grad", "x0"):
+        if not hasattr(problem, attr):
+            raise ValueError(f"problem must have .{attr} (see lr_course.problems), got {problem!r}")
+    for attr in ("init", "update", "lr_at"):
+        if not hasattr(optimizer, attr):
+            raise ValueError(f"optimizer must have .{attr} (see lr_course.optimizers), "
+                             f"got {optimizer!r}")
+    num_steps = _check_int(num_steps, "num_steps", 0, allow_none=True)
+    num_epochs = _check_int(num_epochs, "num_epochs", 0, allow_none=True)
+    batch_size = _check_int(batch_size, "batch_size", 1, allow_none=True)
+    eval_every = _check_int(eval_every, "eval_every", 0)
+    if num_steps is not None and num_epochs is not None:
+        raise ValueError(f"give num_steps or num_epochs, not both; got num_steps={num_steps}, "
+                         f"num_epochs={num_epochs}")
+    if blowup is None:
+        blowup = math.inf
+    if not (isinstance(blowup, (int, float)) and blowup > 1):
+        raise ValueError(f"blowup must be a number > 1 (or inf/None), got {blowup!r}")
+    if rng is None:
+        rng = np.random.default_rng(0)
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng must be a numpy.random.Generator or None, got {rng!r}")
+    if callback is not None and not callable(callback):
+        raise ValueError(f"callback must be callable or None, got {callback!r}")
+
+    batches = None
+    if batch_size is not None:
+        num_train = getattr(problem, "num_train", None)
+        if num_train is None:
+            raise ValueError(f"batch_size needs a model with num_train (minibatches); "
+                             f"{problem!r} has none, so use batch_size=None")
+        if batch_size > num_train:
+            raise ValueError(f"batch_size must be <= num_train = {num_train}, got {batch_size}")
+        batches = _batches(num_train, batch_size, rng)
+        steps_per_epoch = -(-num_train // batch_size)
+    else:
+        steps_per_epoch = 1
+    if num_epochs is not None:
+        num_steps = num_epochs * steps_per_epoch
+    elif num_steps is None:
+        num_steps = 100
+    if eval_every and not hasattr(problem, "evaluate"):
+        raise ValueError(f"eval_every={eval_every} needs a model with evaluate(); "
+                         f"{problem!r} has none, so use eval_every=0")
+
+    params = np.array(problem.x0 if params is None else params, dtype=float)  # a copy
+    dim = getattr(problem, "dim", params.size)
+    if params.shape != (dim,):
+        raise ValueError(f"params must be a flat array of shape ({dim},), got shape {params.shape}")
+
+    # 2. The loop. Lists, not preallocated arrays: a diverged run stops early.
+    losses, lrs, val_losses, val_metrics, times, trajectory = [], [], [], [], [], []
+    diverged_at, stopped_early = None, False
+    elapsed = 0.0
+    threshold = None
+    state = optimizer.init(params)
+    with np.errstate(all="ignore"):
+        for k in range(num_steps + 1):
+            last = k == num_steps
+            times.append(elapsed)  # the cost of reaching these params
+            start = time.perf_counter()
+            if last:
+                loss, grads = float(problem.loss(params)), None
+            elif batches is not None:
+                loss, grads = problem.loss_and_grad(params, batch=next(batches))
+            else:
+                loss, grads = problem.loss_and_grad(params)
+            elapsed += time.perf_counter() - start
+            loss = float(loss)
+
+            losses.append(loss)
+            if record_params:
+                trajectory.append(params.copy())
+            if threshold is None:
+                threshold = blowup * max(abs(loss), 1.0) if math.isfinite(loss) else math.inf
+            # 3. Divergence: stop here, record nothing further.
+            if (not math.isfinite(loss) or loss > threshold
+                    or not np.all(np.isfinite(params))):
+                diverged_at = k
+                lrs.append(optimizer.lr_at(k))
+                val_losses.append(math.nan)
+                val_metrics.append(math.nan)
+                break
+            if eval_every and (k % eval_every == 0 or last):
+                val_loss, val_metric = problem.evaluate(params, split=eval_split)
+                val_losses.append(float(val_loss))
+                val_metrics.append(float(val_metric))
+            else:
+                val_losses.append(math.nan)
+                val_metrics.append(math.nan)
+            if callback is not None and callback(k, params.copy(), loss):
+                stopped_early = not last
+                lrs.append(optimizer.lr_at(k))
+                break
+            # The lr is read after the callback, which may have changed a plateau schedule.
+            lrs.append(optimizer.lr_at(k))
+            if last:
+                break
+            # 4. The update itself.
+            start = time.perf_counter()
+            params, state = optimizer.update(params, grads, state)
+            elapsed += time.perf_counter() - start
+
+    assert len(losses) == len(lrs) == len(val_metrics) == len(times)
+    return History(
+        loss=np.array(losses),
+        lr=np.array(lrs, dtype=float),
+        val_loss=np.array(val_losses),
+        val_metric=np.array(val_metrics),
+        time=np.array(times),
+        final_params=np.asarray(params, dtype=float),
+        diverged=diverged_at is not None,
+        diverged_at=diverged_at,
+        stopped_early=stopped_early,
+        params=np.array(trajectory) if record_params else None,
+        name=getattr(optimizer, "name", ""),
+    )
