@@ -1,0 +1,418 @@
+"""Flag suspicious code in a submission, for the instructor to review.
+
+A flag never changes a score (scores are decided in the grader, on inputs the student
+cannot know); it tells the instructor that a submission tried something a correct answer
+never needs: patching numpy or builtins, hooking IPython or the import system,
+executing strings, touching files outside the submission, exiting, starting processes,
+opening sockets, loading native code, or reaching into frames and the garbage collector.
+
+Two detectors, because each misses what the other sees:
+
+* :func:`scan_source` reads a cell with :mod:`ast` without running it (in the grader);
+* :class:`RuntimeWatch` snapshots numpy, builtins, ``sys.modules`` and the interpreter's
+  hooks inside the sandbox before the student's code runs, reports what changed, and puts
+  it back before the graded calls run (so a patch cannot even affect the recording).
+
+This module imports only the standard library: the runner loads it inside the sandbox.
+
+>>> [f.code for f in scan_source("import numpy as np\\nnp.allclose = lambda *a, **k: True")]
+['numpy-patch']
+>>> scan_source("def f(x):\\n    return x + 1")
+[]
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from dataclasses import asdict, dataclass
+
+__all__ = ["Flag", "scan_source", "scan_cells", "RuntimeWatch", "CODES"]
+
+# Every flag code and what it means, in words for the instructor.
+CODES = {
+    "numpy-patch": "modifies numpy (its comparison or testing functions could lie)",
+    "builtins-patch": "modifies Python's builtins",
+    "module-patch": "modifies a standard-library module the grader relies on",
+    "sys-modules": "reads or edits sys.modules",
+    "import-hook": "installs an import hook or edits the import machinery",
+    "ipython-hook": "uses IPython hooks or input transformers",
+    "dynamic-code": "executes code built at run time (exec, eval, compile, __import__)",
+    "encoded-code": "decodes strings (base64, zlib, codecs...) next to dynamic code",
+    "file-access": "accesses files or directories outside its own folder",
+    "process-exit": "exits the process or handles signals (sys.exit, os._exit, atexit)",
+    "subprocess": "starts processes (subprocess, os.system, fork)",
+    "network": "uses the network",
+    "native-code": "loads native code or raw memory (ctypes, cffi, mmap)",
+    "introspection": "inspects frames, the garbage collector or the interpreter's internals",
+    "resource": "hit a resource limit (time, memory, processes or output)",
+    "test-tampering": "edited, deleted, retyped or re-scored a grader's test cell",
+}
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One suspicious thing found in a submission."""
+
+    code: str                      # a key of CODES
+    message: str                   # what was seen, in words (no test code, no answers)
+    cell: int | None = None        # index among the student's code cells
+    line: int | None = None        # line within that cell
+
+    def to_dict(self) -> dict:
+        """Plain data (JSON)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data) -> "Flag":
+        """Inverse of :meth:`to_dict`, tolerant of junk (it may come from the sandbox)."""
+        if not isinstance(data, dict):
+            return cls("resource", "unreadable flag from the sandbox")
+        code = data.get("code") if data.get("code") in CODES else "introspection"
+        cell, line = data.get("cell"), data.get("line")
+        return cls(code, str(data.get("message", ""))[:300],
+                   cell if type(cell) is int else None, line if type(line) is int else None)
+
+
+# -- static scan -----------------------------------------------------------------------
+
+_MODULE_CODES = {  # importing (or using) these is flagged by itself
+    "subprocess": "subprocess", "pty": "subprocess", "multiprocessing": "subprocess",
+    "socket": "network", "ssl": "network", "urllib": "network", "http": "network",
+    "requests": "network", "httpx": "network", "ftplib": "network", "smtplib": "network",
+    "telnetlib": "network", "xmlrpc": "network", "asyncio": "network",
+    "ctypes": "native-code", "cffi": "native-code", "mmap": "native-code",
+    "gc": "introspection", "inspect": "introspection", "dis": "introspection",
+    "marshal": "dynamic-code", "importlib": "import-hook", "imp": "import-hook",
+    "zipimport": "import-hook", "pkgutil": "import-hook", "runpy": "dynamic-code",
+    "atexit": "process-exit", "signal": "process-exit", "sqlite3": "file-access",
+    "shutil": "file-access", "glob": "file-access", "IPython": "ipython-hook",
+    "__main__": "introspection", "builtins": None, "sys": None, "os": None,
+}
+_ENCODERS = {"base64", "binascii", "codecs", "zlib", "bz2", "lzma", "marshal", "pickle"}
+_PATCH_CODES = {"numpy": "numpy-patch", "builtins": "builtins-patch", "__builtins__": "builtins-patch",
+                "math": "module-patch", "copy": "module-patch", "warnings": "module-patch",
+                "json": "module-patch", "sys": "module-patch", "os": "module-patch",
+                "io": "module-patch", "contextlib": "module-patch", "time": "module-patch",
+                "lr_course": "module-patch", "IPython": "ipython-hook"}
+_CALLS = {  # dotted call name -> code
+    "exec": "dynamic-code", "eval": "dynamic-code", "compile": "dynamic-code",
+    "__import__": "dynamic-code", "breakpoint": "introspection",
+    "exit": "process-exit", "quit": "process-exit", "sys.exit": "process-exit",
+    "os._exit": "process-exit", "os.abort": "process-exit", "os.kill": "process-exit",
+    "os.killpg": "process-exit", "os.system": "subprocess", "os.popen": "subprocess",
+    "os.fork": "subprocess", "os.forkpty": "subprocess", "os.posix_spawn": "subprocess",
+    "sys._getframe": "introspection", "sys.settrace": "introspection",
+    "sys.setprofile": "introspection", "sys.addaudithook": "introspection",
+    "sys.setrecursionlimit": None, "globals": "introspection", "vars": None,
+    "os.listdir": "file-access", "os.scandir": "file-access", "os.walk": "file-access",
+    "os.remove": "file-access", "os.unlink": "file-access", "os.rename": "file-access",
+    "os.chdir": "file-access", "os.open": "file-access", "os.stat": "file-access",
+}
+_ATTRS = {  # attribute names that give the game away wherever they appear
+    "f_back": "introspection", "f_globals": "introspection", "f_locals": "introspection",
+    "f_builtins": "introspection", "tb_frame": "introspection", "gi_frame": "introspection",
+    "__globals__": "introspection", "__code__": "introspection", "__subclasses__": "introspection",
+    "__closure__": "introspection", "co_code": "introspection",
+    "input_transformers_cleanup": "ipython-hook", "input_transformers_post": "ipython-hook",
+    "ast_transformers": "ipython-hook", "input_transformer_manager": "ipython-hook",
+    "register_magic_function": "ipython-hook", "set_custom_exc": "ipython-hook",
+    "events": "ipython-hook", "meta_path": "import-hook", "path_hooks": "import-hook",
+    "path_importer_cache": "import-hook", "modules": None,
+}
+_SAFE_IPYTHON = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
+_SUSPECT_PATH_WORDS = ("gradebook", "/work", "/root", "/home", "/etc", "/proc", "/sandbox",
+                       "source/", "release/", "submitted/", "autograded/", "feedback/", "..")
+
+
+class _Scanner(ast.NodeVisitor):
+    def __init__(self, cell):
+        self.cell = cell
+        self.flags: list[Flag] = []
+        self.aliases = {"np": "numpy"}   # local name -> module it stands for
+        self.encoders_seen = False
+        self.dynamic_lines = []
+
+    def flag(self, code, message, node):
+        if code:
+            self.flags.append(Flag(code, message, self.cell, getattr(node, "lineno", None)))
+
+    def dotted(self, node) -> str | None:
+        """``np.testing.assert_allclose`` -> 'numpy.testing.assert_allclose' (aliases resolved)."""
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id == "get_ipython":
+            parts.append("get_ipython()")
+        elif isinstance(node, ast.Name):
+            parts.append(self.aliases.get(node.id, node.id))
+        else:
+            return None
+        return ".".join(reversed(parts))
+
+    def _import(self, module, alias, node):
+        top = module.split(".")[0]
+        self.aliases[alias] = module
+        if top in _ENCODERS:
+            self.encoders_seen = True
+        code = _MODULE_CODES.get(top)
+        if code:
+            self.flag(code, f"imports {module}", node)
+
+    def visit_Import(self, node):
+        for a in node.names:
+            self._import(a.name, a.asname or a.name.split(".")[0], node)
+            if a.asname is None:
+                self.aliases[a.name.split(".")[0]] = a.name.split(".")[0]
+
+    def visit_ImportFrom(self, node):
+        module = node.module or ""
+        for a in node.names:
+            full = f"{module}.{a.name}" if module else a.name
+            self._import(full, a.asname or a.name, node)
+            if module.split(".")[0] in ("builtins", "__main__"):
+                self.flag("introspection" if module == "__main__" else None, f"imports from {module}", node)
+
+    def _target(self, target, node):
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for t in target.elts:
+                self._target(t, node)
+            return
+        if isinstance(target, ast.Subscript):
+            base = self.dotted(target.value) or ""
+            if base.endswith("sys.modules") or base == "sys.modules":
+                self.flag("sys-modules", "edits sys.modules", node)
+            elif base.split(".")[0] in ("__builtins__", "builtins"):
+                self.flag("builtins-patch", "assigns into __builtins__", node)
+            elif isinstance(target.value, ast.Call):
+                self._dict_patch(target.value, node)
+            return
+        if isinstance(target, ast.Attribute):
+            name = self.dotted(target) or ""
+            top = name.split(".")[0]
+            code = _PATCH_CODES.get(top)
+            if code:
+                self.flag(code, f"assigns to {name}", node)
+
+    def _dict_patch(self, call, node):
+        # vars(np)["allclose"] = ... / np.__dict__[...] handled via dotted name
+        func = self.dotted(call.func) if isinstance(call, ast.Call) else None
+        if func == "vars" and call.args:
+            base = self.dotted(call.args[0]) or ""
+            code = _PATCH_CODES.get(base.split(".")[0])
+            if code:
+                self.flag(code, f"edits vars({base})", node)
+
+    def visit_Assign(self, node):
+        for t in node.targets:
+            self._target(t, node)
+        self.generic_visit(node)
+
+    def visit_AugAssign(self, node):
+        self._target(node.target, node)
+        self.generic_visit(node)
+
+    def visit_Delete(self, node):
+        for t in node.targets:
+            self._target(t, node)
+        self.generic_visit(node)
+
+    def visit_Attribute(self, node):
+        name = self.dotted(node) or ""
+        if name.endswith("__dict__"):
+            code = _PATCH_CODES.get(name.split(".")[0])
+            self.flag(code, f"uses {name}", node)
+        if node.attr in _ATTRS and _ATTRS[node.attr]:
+            self.flag(_ATTRS[node.attr], f"uses .{node.attr}", node)
+        if name == "sys.modules":
+            self.flag("sys-modules", "uses sys.modules", node)
+        if name.startswith("get_ipython()."):
+            attr = name.split(".")[1]
+            if attr not in _SAFE_IPYTHON:
+                self.flag("ipython-hook", f"uses get_ipython().{attr}", node)
+        self.generic_visit(node)
+
+    def visit_Name(self, node):
+        if node.id == "__builtins__":
+            self.flag("builtins-patch" if isinstance(node.ctx, (ast.Store, ast.Del)) else None,
+                      "rebinds __builtins__", node)
+        self.generic_visit(node)
+
+    def visit_Call(self, node):
+        name = self.dotted(node.func) or ""
+        code = _CALLS.get(name)
+        if code is None and "." in name:
+            top, rest = name.split(".", 1)
+            if rest.startswith(("exec", "spawn")) and top == "os":
+                code = "subprocess"
+        if code:
+            self.flag(code, f"calls {name}()", node)
+            if code == "dynamic-code":
+                self.dynamic_lines.append(node)
+        if name in ("setattr", "delattr") and node.args:
+            base = self.dotted(node.args[0]) or ""
+            patch = _PATCH_CODES.get(base.split(".")[0])
+            if patch:
+                self.flag(patch, f"calls {name}() on {base}", node)
+        if name == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
+            self.flag("introspection", "calls getattr() with a computed name", node)
+        if name in ("open", "io.open", "pathlib.Path", "Path", "numpy.load", "numpy.loadtxt",
+                    "numpy.genfromtxt") or name.startswith("os."):
+            self._path_args(name, node)
+        self.generic_visit(node)
+
+    def _path_args(self, name, node):
+        for arg in node.args[:1]:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                path = arg.value
+                if path.startswith(("/", "~")) or any(w in path for w in _SUSPECT_PATH_WORDS):
+                    self.flag("file-access", f"{name}() on {path[:60]!r}", node)
+
+    def finish(self):
+        if self.encoders_seen:
+            for node in self.dynamic_lines:
+                self.flag("encoded-code", "decodes a string and executes code", node)
+
+
+def scan_source(source: str, cell: int | None = None) -> list[Flag]:
+    """Flags for one cell of (IPython-transformed) Python source; never raises.
+
+    A cell that does not parse is not flagged here (the runner reports its SyntaxError).
+
+    >>> [f.code for f in scan_source("import os\\nos._exit(0)")]
+    ['process-exit']
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    scanner = _Scanner(cell)
+    try:
+        scanner.visit(tree)
+    except RecursionError:
+        scanner.flag("introspection", "code too deeply nested to scan", None)
+    scanner.finish()
+    return list(dict.fromkeys(scanner.flags))
+
+
+def scan_cells(cells: list[str]) -> list[Flag]:
+    """Flags for a list of cells, with aliases (``import numpy as np``) carried over."""
+    flags = []
+    prelude = []
+    for i, source in enumerate(cells):
+        found = scan_source("\n".join(prelude + [source]), i)
+        offset = sum(p.count("\n") + 1 for p in prelude)
+        for f in found:  # keep only what lies in this cell, re-based to its own lines
+            if f.line is None or f.line > offset:
+                flags.append(Flag(f.code, f.message, i, None if f.line is None else f.line - offset))
+        prelude.extend(line for line in source.splitlines()
+                       if line.startswith(("import ", "from ")) and _parses(line))
+    return list(dict.fromkeys(flags))
+
+
+def _parses(line):
+    try:
+        ast.parse(line)
+        return True
+    except SyntaxError:
+        return False
+
+
+# -- runtime watch (runs inside the sandbox) --------------------------------------------
+
+class RuntimeWatch:
+    """Snapshot modules and interpreter hooks; report and undo what changed since.
+
+    ``modules`` maps a name (for the message) to a module object; the watch keeps a
+    shallow copy of each module's namespace, of ``sys.modules`` and of the import and
+    trace hooks. :meth:`check` returns new flags (each reported once) and :meth:`restore`
+    puts every watched value back.
+
+    >>> import math
+    >>> watch = RuntimeWatch({"math": math})
+    >>> math.pi = 3
+    >>> [f["code"] for f in watch.check()]
+    ['module-patch']
+    >>> watch.restore(); math.pi > 3
+    True
+    """
+
+    def __init__(self, modules: dict):
+        self._modules = dict(modules)
+        self._saved = {name: dict(vars(mod)) for name, mod in self._modules.items()}
+        self._sys_modules = dict(sys.modules)
+        self._hooks = (list(sys.meta_path), list(sys.path_hooks), sys.gettrace(),
+                       sys.getprofile(), sys.displayhook, sys.excepthook)
+        self._reported = set()
+        self.extra: list[dict] = []      # flags raised elsewhere (e.g. the IPython stub)
+
+    def _code(self, name):
+        return {"numpy": "numpy-patch", "builtins": "builtins-patch"}.get(
+            name.split(".")[0], "module-patch")
+
+    def check(self) -> list[dict]:
+        found = list(self.extra)
+        self.extra.clear()
+        for name, mod in self._modules.items():
+            now, before = vars(mod), self._saved[name]
+            for key in set(now) | set(before):
+                if key in before and key in now and now[key] is before[key]:
+                    continue
+                if key not in before and _genuine_submodule(name, key, now[key]):
+                    continue   # numpy's lazily imported submodules (np.testing...)
+                verb = "added" if key not in before else "removed" if key not in now else "replaced"
+                found.append({"code": self._code(name), "message": f"{verb} {name}.{key}"})
+        for key in set(sys.modules) | set(self._sys_modules):
+            if key in self._sys_modules:
+                if sys.modules.get(key) is not self._sys_modules[key]:
+                    found.append({"code": "sys-modules", "message": f"replaced sys.modules[{key!r}]"})
+            elif not _genuine_module(key, sys.modules[key]):
+                found.append({"code": "sys-modules", "message": f"planted sys.modules[{key!r}]"})
+        hooks = (list(sys.meta_path), list(sys.path_hooks), sys.gettrace(), sys.getprofile(),
+                 sys.displayhook, sys.excepthook)
+        names = ("sys.meta_path", "sys.path_hooks", "sys.settrace", "sys.setprofile",
+                 "sys.displayhook", "sys.excepthook")
+        for name, old, new in zip(names, self._hooks, hooks):
+            if (old != new) if isinstance(old, list) else (old is not new):
+                code = "import-hook" if "path" in name else "introspection"
+                found.append({"code": code, "message": f"changed {name}"})
+        fresh = []
+        for f in found:
+            key = (f["code"], f["message"])
+            if key not in self._reported:
+                self._reported.add(key)
+                fresh.append(f)
+        return fresh
+
+    def restore(self) -> None:
+        for name, mod in self._modules.items():
+            now, before = vars(mod), self._saved[name]
+            for key in list(now):
+                if key not in before and not _genuine_submodule(name, key, now[key]):
+                    del now[key]
+            for key, value in before.items():
+                if now.get(key, _MISSING) is not value:
+                    now[key] = value
+        for key in list(sys.modules):
+            if key not in self._sys_modules and not _genuine_module(key, sys.modules[key]):
+                del sys.modules[key]
+        sys.modules.update(self._sys_modules)
+        sys.meta_path[:] = self._hooks[0]
+        sys.path_hooks[:] = self._hooks[1]
+        sys.settrace(self._hooks[2])
+        sys.setprofile(self._hooks[3])
+        sys.displayhook, sys.excepthook = self._hooks[4], self._hooks[5]
+
+
+_MISSING = object()
+
+
+def _genuine_module(key, mod) -> bool:
+    spec = getattr(mod, "__spec__", None)
+    return type(mod).__name__ == "module" and spec is not None and getattr(spec, "name", None) == key
+
+
+def _genuine_submodule(parent, key, value) -> bool:
+    return _genuine_module(f"{parent}.{key}", value) and sys.modules.get(f"{parent}.{key}") is value
