@@ -61,7 +61,7 @@ class Schedule:
     """A ``step -> lr`` function that knows how it was made.
 
     Args:
-        fn: the formula, called with an int64 array of steps >= 0 (possibly 0-d) and returning
+        fn: the formula, called with an int64 array of steps >= 0 (any shape) and returning
             float values of the same shape. Only factories in this module should build one.
         description: what ``repr`` shows, e.g. ``"step_decay(lr0=0.1, drop_every=30, ...)"``.
 
@@ -85,9 +85,11 @@ class Schedule:
         if isinstance(step, (int, np.integer)) and not isinstance(step, bool):
             if step < 0:
                 raise ValueError(f"step must be >= 0, got {step}")
+            # A 1-element array, not a 0-d one: numpy may take a different (SIMD) code path for
+            # arrays, and an int call must give exactly the array call's value.
             # Underflow to 0 is the right answer for a long decay, not a warning.
             with np.errstate(under="ignore"):
-                return float(self.fn(np.asarray(step, dtype=np.int64)))
+                return float(self.fn(np.array([step], dtype=np.int64))[0])
         steps = np.asarray(step)
         if steps.dtype.kind not in "iu":
             raise ValueError(f"step must be an int or an integer array, got {step!r}")
@@ -647,7 +649,7 @@ def cyclic(lr_min, lr_max, step_size_up, step_size_down=None, mode="triangular",
     [0.1, 0.55, 1.0, 0.55, 0.1, 0.325, 0.55, 0.325, 0.1]
     """
     lr_min = _lr("lr_min", lr_min)
-    lr_max = _number("lr_max", lr_max, lambda v: v >= lr_min, f"a finite number >= lr_min={lr_min!r}")
+    lr_max = _number("lr_max", lr_max, lambda v: v >= lr_min, f">= lr_min={lr_min!r}")
     step_size_up = _integer("step_size_up", step_size_up, 1)
     if step_size_down is not None:
         step_size_down = _integer("step_size_down", step_size_down, 1)
