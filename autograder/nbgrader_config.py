@@ -1,0 +1,27 @@
+"""nbgrader configuration of the lr-course graded assignments.
+
+Run nbgrader (or `lr-course release|grade|feedback|export|report`) from this directory, or
+point `lr-course --course DIR` at it. Test cells call `lr_course.grading.check(...)`, so the
+grading kernel must have the lr_course package installed (`make lab` does it).
+"""
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+
+c.CourseDirectory.course_id = "lr-course"
+# The three graded assignments, in order; each is source/<name>/<name>.ipynb.
+c.CourseDirectory.db_assignments = [
+    {"name": "ps1_schedules"}, {"name": "ps2_adaptive"}, {"name": "ps3_tuning"},
+]
+
+# What students see in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# A deleted or edited test cell is restored from the source at autograde time.
+c.OverwriteCells.add_missing_cells = True
+
+# The applied parts train for a few seconds; leave room on a slow machine.
+c.Execute.timeout = 120
+
+# Students are added to the gradebook the first time one of their submissions is graded.
+c.Autograde.create_student = True
