@@ -10,6 +10,10 @@ The objective is the mean cross-entropy over the batch plus ``0.5 * l2 * ||W||^2
 weight matrices; biases are not regularised (penalising them only shifts the class priors).
 Diverging runs are part of the course: huge ``params`` give an inf or NaN loss, silently.
 
+Note: the penalty adds ``l2 * W`` to the gradient, which is what PyTorch's
+``SGD(weight_decay=l2)`` does (though torch decays biases too); it is not AdamW's decoupled
+weight decay, which bypasses Adam's scaling.
+
 >>> model = LogisticRegression()
 >>> round(model.loss(model.x0), 4)  # ten equally likely classes: log(10)
 2.3026
