@@ -144,7 +144,7 @@ class Sandbox:
 
     Use as a context manager (or call :meth:`close`) to remove the curated tree.
 
-    >>> with Sandbox(bwrap="") as box:
+    >>> with Sandbox(bwrap="", warn=False) as box:
     ...     box.isolated
     False
     """

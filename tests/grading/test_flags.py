@@ -1,0 +1,136 @@
+"""Static and runtime detection of suspicious code (lr_course.grading.flags)."""
+
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from lr_course.grading.flags import CODES, Flag, RuntimeWatch, scan_cells, scan_source
+
+HONEST = '''
+import numpy as np
+import matplotlib.pyplot as plt
+
+def adam_init(params):
+    return {"m": np.zeros_like(params), "v": np.zeros_like(params), "t": 0}
+
+def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * grads
+    v = beta2 * state["v"] + (1 - beta2) * grads ** 2
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    with np.errstate(over="ignore"):
+        new = params - lr * m_hat / (np.sqrt(v_hat) + eps)
+    assert np.allclose(new.shape, params.shape)
+    get_ipython().run_line_magic("matplotlib", "inline")
+    return new, {"m": m, "v": v, "t": t}
+
+data = np.load("weights.npy") if False else None
+rng = np.random.default_rng(0)
+print(f"{math.pi:.2f}")
+'''
+
+
+def codes(source):
+    return sorted({f.code for f in scan_source(source)})
+
+
+def test_honest_code_is_not_flagged():
+    assert scan_source(HONEST) == []
+
+
+@pytest.mark.parametrize("source, code", [
+    ("import numpy as np\nnp.allclose = lambda *a, **k: True", "numpy-patch"),
+    ("import numpy\nnumpy.testing.assert_allclose = print", "numpy-patch"),
+    ("from numpy import testing as t\nt.assert_allclose = print", "numpy-patch"),
+    ("import numpy as np\nsetattr(np, 'isclose', max)", "numpy-patch"),
+    ("import numpy as np\nvars(np)['isclose'] = max", "numpy-patch"),
+    ("import builtins\nbuiltins.abs = lambda x: 0", "builtins-patch"),
+    ("__builtins__['len'] = lambda x: 0", "builtins-patch"),
+    ("__builtins__.len = lambda x: 0", "builtins-patch"),
+    ("import sys\nsys.modules['numpy'] = None", "sys-modules"),
+    ("import sys\ndel sys.modules['numpy']", "sys-modules"),
+    ("get_ipython().input_transformers_cleanup.append(lambda lines: [])", "ipython-hook"),
+    ("ip = get_ipython()\nip.events.register('pre_run_cell', f)", "ipython-hook"),
+    ("exec('x = 1')", "dynamic-code"),
+    ("eval(compile('1', 'x', 'eval'))", "dynamic-code"),
+    ("import base64\nexec(base64.b64decode('eD0x'))", "encoded-code"),
+    ("open('/work/autograder/gradebook.db', 'rb').read()", "file-access"),
+    ("open('../../other_student/ps2.ipynb').read()", "file-access"),
+    ("import os\nos.listdir('/')", "file-access"),
+    ("import sqlite3", "file-access"),
+    ("import sys\nsys.exit(0)", "process-exit"),
+    ("import os\nos._exit(0)", "process-exit"),
+    ("import subprocess\nsubprocess.run(['ls'])", "subprocess"),
+    ("import os\nos.system('ls')", "subprocess"),
+    ("import os\nwhile True:\n    os.fork()", "subprocess"),
+    ("import socket\nsocket.create_connection(('example.org', 80))", "network"),
+    ("import urllib.request", "network"),
+    ("import ctypes", "native-code"),
+    ("import sys\nsys._getframe(1).f_globals['x'] = 1", "introspection"),
+    ("import gc\ngc.get_objects()", "introspection"),
+    ("f.__globals__['np'] = None", "introspection"),
+    ("().__class__.__base__.__subclasses__()", "introspection"),
+    ("import importlib\nimportlib.import_module('lr_course.optimizers')", "import-hook"),
+    ("import sys\nsys.meta_path.insert(0, finder)", "import-hook"),
+])
+def test_each_kind_of_attack_is_flagged(source, code):
+    found = scan_source(source, cell=3)
+    assert code in {f.code for f in found}, found
+    assert all(f.cell == 3 and f.code in CODES and f.message for f in found)
+
+
+def test_unparsable_cells_are_not_flagged_and_do_not_crash():
+    assert scan_source("def f(:\n") == []
+    assert scan_source("x = (" * 10000) == []
+
+
+def test_aliases_carry_over_between_cells():
+    found = scan_cells(["import numpy as nump", "x = 1\nnump.isclose = max"])
+    assert [(f.code, f.cell, f.line) for f in found] == [("numpy-patch", 1, 2)]
+
+
+def test_flag_round_trip_and_junk():
+    flag = Flag("network", "imports socket", 2, 5)
+    assert Flag.from_dict(flag.to_dict()) == flag
+    assert Flag.from_dict("junk").code == "resource"
+    assert Flag.from_dict({"code": "made-up", "message": 3}).code in CODES
+
+
+def test_runtime_watch_reports_and_restores_patches():
+    fake = types.ModuleType("fake_numpy_like")
+    fake.allclose = np.allclose
+    watch = RuntimeWatch({"numpy": fake, "math": math})
+    fake.allclose = lambda *a, **k: True
+    fake.extra = 1
+    del math.tau
+    found = {(f["code"], f["message"]) for f in watch.check()}
+    assert ("numpy-patch", "replaced numpy.allclose") in found
+    assert ("numpy-patch", "added numpy.extra") in found
+    assert ("module-patch", "removed math.tau") in found
+    watch.restore()
+    assert fake.allclose is np.allclose and not hasattr(fake, "extra") and math.tau > 6
+    assert watch.check() == []   # each finding is reported once
+
+
+def test_runtime_watch_sees_sys_modules_and_hooks():
+    watch = RuntimeWatch({})
+    sys.modules["totally_fake_module"] = types.SimpleNamespace()
+    sys.meta_path.insert(0, object())
+    try:
+        found = {f["code"] for f in watch.check()}
+    finally:
+        watch.restore()
+    assert {"sys-modules", "import-hook"} <= found
+    assert "totally_fake_module" not in sys.modules
+    assert all(type(f).__name__ != "object" for f in sys.meta_path)
+
+
+def test_runtime_watch_ignores_honest_imports():
+    watch = RuntimeWatch({"numpy": np})
+    import numpy.polynomial  # noqa: F401 - a genuine submodule appearing is fine
+    import colorsys  # noqa: F401
+    assert watch.check() == []
