@@ -557,10 +557,14 @@ def join(schedules, boundaries):
             f"got {len(boundaries)}"
         )
 
+    # A Schedule's formula is called directly: the steps are already checked (and this is
+    # the per-step cost of every joined schedule in a training loop).
+    formulas = [s.fn if isinstance(s, Schedule) else s for s in schedules]
+
     def fn(step):
         flat = step.reshape(-1)
-        out = np.array(np.broadcast_to(schedules[0](flat), flat.shape), dtype=np.float64)
-        for piece, start in zip(schedules[1:], boundaries):
+        out = np.array(np.broadcast_to(formulas[0](flat), flat.shape), dtype=np.float64)
+        for piece, start in zip(formulas[1:], boundaries):
             later = flat >= start
             if later.any():
                 out[later] = piece(flat[later] - start)
@@ -796,9 +800,14 @@ class ReduceOnPlateau:
     ``ReduceLROnPlateau`` counts patience slightly differently (it cuts after ``patience`` bad
     epochs, torch after ``patience + 1``).
 
+    Calling the object, ``plateau(step)``, returns the current :attr:`lr` whatever the step,
+    so it can be handed to an optimizer wherever a schedule goes.
+
     >>> plateau = ReduceOnPlateau(lr0=1.0, factor=0.5, patience=1)
     >>> [plateau.step(loss) for loss in [3.0, 2.0, 2.0, 2.0, 2.0, 2.0]]
     [1.0, 1.0, 1.0, 0.5, 0.5, 0.25]
+    >>> plateau(1000)
+    0.25
     """
 
     def __init__(self, lr0, factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
@@ -846,6 +855,12 @@ class ReduceOnPlateau:
             if self.lr - new_lr > self.eps:
                 self.lr = new_lr
             self.cooldown_counter, self.num_bad_steps = self.cooldown, 0
+        return self.lr
+
+    def __call__(self, step):
+        """The current lr (the step is checked but otherwise ignored: the metric decides)."""
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"step must be an int >= 0, got {step!r}")
         return self.lr
 
     def __repr__(self):

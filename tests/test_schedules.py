@@ -159,6 +159,15 @@ def test_reduce_on_plateau_by_hand():
     assert plateau.lr == 0.25 and plateau.best == 3
 
 
+def test_reduce_on_plateau_called_like_a_schedule_gives_its_current_lr():
+    plateau = S.ReduceOnPlateau(lr0=1.0, factor=0.5, patience=0)
+    assert plateau(0) == 1.0
+    plateau.step(1.0), plateau.step(1.0)
+    assert plateau(7) == plateau.lr == 0.5
+    with pytest.raises(ValueError, match="step"):
+        plateau(-1)
+
+
 def test_reduce_on_plateau_respects_lr_min():
     plateau = S.ReduceOnPlateau(lr0=1.0, factor=0.1, patience=0, lr_min=0.05)
     assert [plateau.step(1.0) for _ in range(4)] == [1.0, 0.1, 0.05, 0.05]
