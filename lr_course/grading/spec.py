@@ -702,5 +702,7 @@ def judge_safely(check: Check, calls: list, records: list) -> Outcome:
     except Exception as exc:  # noqa: BLE001
         outcome = Outcome(False, f"could not judge the answer ({type(exc).__name__})",
                           "make sure your functions return the types the assignment asks for")
+    if not outcome.passed and any(r.error_type == "NotImplementedError" for r in records):
+        outcome.hint = "not written yet: replace `raise NotImplementedError()` with your code"
     outcome.warnings = list(dict.fromkeys(list(outcome.warnings) + seen))[:MAX_WARNINGS]
     return outcome
