@@ -93,7 +93,7 @@ def step_size():
 @pytest.mark.parametrize(
     "lr, regime",
     [(0.02, "monotone"), (0.1, "monotone"), (0.12, "oscillating"), (0.19, "oscillating"),
-     (0.2, "oscillating"), (0.21, "diverging"), (0.29, "diverging")],
+     (0.2, "marginal"), (0.21, "diverging"), (0.29, "diverging")],
 )
 def test_step_size_regime_label_in_each_range(step_size, lr, regime):
     explorer = step_size
@@ -161,3 +161,65 @@ def test_display_bundle_carries_widget_and_static_png():
     assert base64.b64decode(bundle["image/png"]) == explorer.png()
     assert explorer.png().startswith(PNG_MAGIC)
     assert "StepSizeExplorer" in bundle["text/plain"]
+
+
+# --- optimizer race -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def race():
+    return widgets.optimizer_race("ill_conditioned", ["sgd", "momentum", "adam"],
+                                  {"sgd": 0.1}, num_steps=60)
+
+
+def test_race_lr_change_reruns_only_that_racer(race, monkeypatch):
+    draws = count_full_draws(monkeypatch, race.figure)
+    before = {r: h for r, h in race.histories.items()}
+    png = race.png()
+    race.update(lrs={"sgd": 0.25})  # past 2/L = 0.2 on the ill-conditioned bowl
+    assert race.histories["sgd"] is not before["sgd"]
+    assert race.histories["adam"] is before["adam"]
+    assert race.histories["sgd"].diverged
+    assert "diverged" in race.status.value
+    assert race.png() != png and draws == []
+    race.update(lrs={"sgd": 0.1})
+    assert not race.histories["sgd"].diverged
+
+
+def test_race_step_shows_a_prefix_without_recomputing(race):
+    histories = dict(race.histories)
+    race.update(step=5)
+    x, y = race._paths["adam"].get_data()
+    assert len(x) == 6
+    assert np.allclose(np.column_stack([x, y]), race.histories["adam"].params[:6])
+    race.step_slider.value = 60  # the slider drives update
+    assert race.step == 60 and len(race._paths["adam"].get_xdata()) == 61
+    assert all(race.histories[r] is histories[r] for r in histories)
+
+
+def test_race_surface_change_redraws_contours_same_figure(race, count_figures):
+    figure = race.figure
+    png = race.png()
+    race.surface_menu.value = "himmelblau"
+    assert race.surface == "himmelblau" and race.figure is figure and count_figures == []
+    assert race.png() != png
+    assert race.histories["adam"].params[0].tolist() == race.problem.x0.tolist()
+    race.update(surface="ill_conditioned")
+
+
+@pytest.mark.parametrize(
+    "args, word",
+    [(("nowhere", ["sgd"]), "surface"), (("saddle", ["sgd", "lbfgs"]), "optimizers"),
+     (("saddle", []), "optimizers"), (("saddle", ["sgd", "sgd"]), "repeat"),
+     (("saddle", ["sgd"], {"sgd": 5.0}), "lr"), (("saddle", ["sgd"], {"adam": 0.1}), "lrs")],
+)
+def test_race_bad_arguments(args, word):
+    with pytest.raises(ValueError, match=word):
+        widgets.optimizer_race(*args, num_steps=5)
+
+
+def test_race_bad_updates(race):
+    with pytest.raises(ValueError, match="step"):
+        race.update(step=61)
+    with pytest.raises(ValueError, match="racer"):
+        race.update(lrs={"rmsprop": 0.1})

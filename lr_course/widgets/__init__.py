@@ -22,9 +22,9 @@ import importlib
 _WHERE = {
     "StepSizeExplorer": "step_size",
     "step_size_explorer": "step_size",
-    "gd_regime": "step_size",
     "OptimizerRace": "race",
     "optimizer_race": "race",
+    "RACERS": "race",
     "ScheduleDesigner": "schedule_designer",
     "schedule_designer": "schedule_designer",
     "RangeTestExplorer": "range_test",

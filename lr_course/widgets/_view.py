@@ -14,6 +14,7 @@ display bundle carries the current frame as ``image/png`` next to the widget vie
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 
 import ipywidgets
@@ -112,6 +113,24 @@ class Explorer:
         self.widget = ipywidgets.VBox([*controls, self.image, *footer])
         self.widget.add_class("lr-course-explorer")
         self._shown_in = None
+
+    def _on_change(self, control, handler):
+        """Call ``handler(new_value)`` when a person moves ``control`` (not when code syncs it)."""
+
+        def observer(change):
+            if not getattr(self, "_syncing_controls", False):
+                handler(change["new"])
+
+        control.observe(observer, names="value")
+
+    @contextlib.contextmanager
+    def _syncing(self):
+        """Set controls from code (so they show what ``update`` did) without re-triggering it."""
+        self._syncing_controls = True
+        try:
+            yield
+        finally:
+            self._syncing_controls = False
 
     def _show_frame(self, full=False):
         if full:

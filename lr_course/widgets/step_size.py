@@ -14,42 +14,13 @@ from dataclasses import dataclass
 import ipywidgets
 import numpy as np
 
+from lr_course.analysis import contraction_rate, critical_lr, optimal_lr, regime
 from lr_course.problems import Quadratic
 from lr_course.widgets._view import Explorer, log_slider, new_figure, show
 
 # Colours of the three regimes, shared by the strip and the label.
-REGIME_COLOURS = {"monotone": "#2e7d32", "oscillating": "#ef6c00", "diverging": "#c62828"}
-
-
-def gd_regime(lr, eigenvalues):
-    r"""Name what gradient descent with step ``lr`` does on a quadratic with these curvatures.
-
-    Along an eigenvector with curvature :math:`\lambda` the error is multiplied by
-    :math:`1 - \mathrm{lr}\,\lambda` each step, so the slowest-to-settle direction decides:
-
-    .. math::
-
-        \text{monotone if } \mathrm{lr} \le 1/L, \quad
-        \text{oscillating if } 1/L < \mathrm{lr} < 2/L, \quad
-        \text{diverging if } \mathrm{lr} > 2/L
-
-    (:math:`L` the largest curvature). At exactly ``2/L`` the top direction flips sign forever
-    without shrinking; it is reported as ``"oscillating"`` (it does not blow up).
-
-    Args:
-        lr: the step size, > 0.
-        eigenvalues: the curvatures, all > 0.
-
-    Returns:
-        ``"monotone"``, ``"oscillating"`` or ``"diverging"``.
-
-    >>> [gd_regime(lr, [1.0, 10.0]) for lr in (0.05, 0.15, 0.25)]
-    ['monotone', 'oscillating', 'diverging']
-    """
-    factors = 1.0 - lr * np.asarray(eigenvalues, dtype=float)
-    if np.max(np.abs(factors)) > 1.0:
-        return "diverging"
-    return "oscillating" if np.min(factors) < 0.0 else "monotone"
+REGIME_COLOURS = {"monotone": "#2e7d32", "oscillating": "#ef6c00", "marginal": "#6a1b9a",
+                  "diverging": "#c62828"}
 
 
 @dataclass
@@ -69,7 +40,10 @@ class StepSizeExplorer(Explorer):
 
     Attributes:
         lr: the current step size.
-        regime: ``"monotone"``, ``"oscillating"`` or ``"diverging"`` for the current lr.
+        regime: what the current lr does along the stiffest direction (curvature ``L``), from
+            :func:`lr_course.analysis.regime`: ``"monotone"``, ``"oscillating"``,
+            ``"marginal"`` (exactly 2/L) or ``"diverging"``.
+        rate: the error's contraction per step, ``max |1 - lr * lambda_i|``.
         path_1d, path_2d: the iterates, arrays of shape (num_steps + 1, 1) and (num_steps + 1, 2).
         loss_1d, loss_2d: the losses along them.
         problem_1d, problem_2d: the two :class:`~lr_course.problems.Quadratic` problems.
@@ -99,9 +73,9 @@ class StepSizeExplorer(Explorer):
         self._check_lr(lr)
         self._build_figure()
         self.slider = log_slider("learning rate", lr, self.lr_low, self.lr_high)
-        self.slider.observe(lambda change: self.update(lr=change["new"]), names="value")
         self.label = ipywidgets.HTML()
         self._finish([self.slider, self.label])
+        self._on_change(self.slider, lambda value: self.update(lr=value))
         self.update(lr=lr)
 
     def _check_lr(self, lr):
@@ -152,7 +126,8 @@ class StepSizeExplorer(Explorer):
         strip.axvspan(1 / L, 2 / L, color=REGIME_COLOURS["oscillating"], alpha=0.15)
         strip.axvspan(2 / L, self.lr_high, color=REGIME_COLOURS["diverging"], alpha=0.15)
         # Labels at three heights: for small condition numbers 2/(mu+L) sits close to 2/L.
-        marks = ((1 / L, "1/L", 0.95), (2 / (mu + L), "best 2/(μ+L)", 0.65), (2 / L, "2/L", 0.35))
+        marks = ((1 / L, "1/L", 0.95), (optimal_lr(mu, L), "best 2/(μ+L)", 0.65),
+                 (critical_lr(L), "2/L", 0.35))
         for x, name, height in marks:
             strip.axvline(x, color="0.3", lw=0.8, ls="--")
             strip.text(x, height, f" {name}", va="top", fontsize=8)
@@ -179,8 +154,9 @@ class StepSizeExplorer(Explorer):
         self.lr = float(lr)
         self.path_1d, self.loss_1d = self._descend(self.problem_1d, self.lr)
         self.path_2d, self.loss_2d = self._descend(self.problem_2d, self.lr)
-        self.regime = gd_regime(self.lr, self.problem_2d.eigenvalues)
-        self.rate = float(np.max(np.abs(1.0 - self.lr * self.problem_2d.eigenvalues)))
+        # The stiffest direction settles last to change sign and first to blow up: it decides.
+        self.regime = regime(self.lr, self.problem_2d.L)
+        self.rate = float(contraction_rate(self.lr, self.problem_2d.eigenvalues))
 
         # Points far outside the axes are pulled to just outside them: Agg draws nothing
         # useful for coordinates near 1e300, and the line should still leave the plot.
@@ -193,6 +169,8 @@ class StepSizeExplorer(Explorer):
         lo, hi = self._loss_floor / 2, self._loss_ceiling * 2
         self._loss_line_1d.set_data(steps, np.clip(np.nan_to_num(self.loss_1d, nan=hi), lo, hi))
         self._loss_line_2d.set_data(steps, np.clip(np.nan_to_num(self.loss_2d, nan=hi), lo, hi))
+        with self._syncing():
+            self.slider.value = self.lr
         self._lr_marker.set_xdata([self.lr, self.lr])
         colour = REGIME_COLOURS[self.regime]
         self._title.set_text(
