@@ -16,6 +16,7 @@ and no numpy warning escapes.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass
 
@@ -197,7 +198,7 @@ def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, r
                          f"num_epochs={num_epochs}")
     if blowup is None:
         blowup = math.inf
-    if not (isinstance(blowup, (int, float)) and blowup > 1):
+    if isinstance(blowup, bool) or not (isinstance(blowup, numbers.Real) and blowup > 1):
         raise ValueError(f"blowup must be a number > 1 (or inf/None), got {blowup!r}")
     if rng is None:
         rng = np.random.default_rng(0)
