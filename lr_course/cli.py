@@ -1,0 +1,160 @@
+"""The ``lr-course`` command: one line per step of the course's workflow.
+
+    lr-course lab                         JupyterLab on the lessons
+    lr-course release ps1_schedules       nbgrader generate_assignment (source -> release)
+    lr-course collect ps1_schedules [ZIP|DIR]   submissions into submitted/<student>/...
+    lr-course grade ps1_schedules         autograde every submission into the gradebook
+    lr-course feedback ps1_schedules      nbgrader generate_feedback
+    lr-course export [--to grades.csv]    nbgrader's CSV export
+    lr-course report ps1_schedules        grade distribution + pass rate per test (PNG, HTML)
+    lr-course check my_ps1.ipynb [--json] grade one notebook locally, with hints
+
+Instructor commands work inside a course directory (one with nbgrader_config.py), like
+nbgrader's own, or on ``--course DIR``. A user error prints one line on stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"lr-course: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _progress(done, total, student):
+    width = 30
+    filled = int(width * done / total)
+    end = "\n" if done == total else ""
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {student:<20.20}",
+          end=end, file=sys.stderr, flush=True)
+
+
+def _cmd_lab(args):
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    notebooks = Path(args.notebooks) if args.notebooks else root
+    return subprocess.call([sys.executable, "-m", "jupyter", "lab",
+                            f"--notebook-dir={notebooks}"])
+
+
+def _cmd_release(args):
+    from lr_course.grading import nbgrader_glue as glue
+    path = glue.release(args.course, args.assignment, exchange=args.exchange)
+    print(f"released {args.assignment}: {path}")
+
+
+def _cmd_collect(args):
+    from lr_course.grading import nbgrader_glue as glue
+    result = glue.collect(args.course, args.assignment, args.source)
+    print(f"collected {len(result['collected'])} submission(s) of {args.assignment}")
+    for student, reason in result["skipped"].items():
+        print(f"skipped {student}: {reason}", file=sys.stderr)
+
+
+def _cmd_grade(args):
+    from lr_course.grading import nbgrader_glue as glue
+    results = glue.grade(args.course, args.assignment, students=args.student or None,
+                         progress=None if args.quiet else _progress)
+    for student, r in results.items():
+        if "error" in r:
+            print(f"{student}: not graded: {r['error']}")
+        else:
+            print(f"{student}: {r['score']:g}/{r['max_score']:g}")
+
+
+def _cmd_feedback(args):
+    from lr_course.grading import nbgrader_glue as glue
+    print(f"feedback written under {glue.feedback(args.course, args.assignment, args.student)}")
+
+
+def _cmd_export(args):
+    from lr_course.grading import nbgrader_glue as glue
+    print(f"grades exported to {glue.export(args.course, args.to)}")
+
+
+def _cmd_report(args):
+    from lr_course.grading import nbgrader_glue as glue
+    from lr_course.grading.report import write_report
+    course = glue.find_course(args.course)
+    glue._check_assignment(course, args.assignment)
+    png, page = write_report(course, args.assignment, glue.test_scores(course, args.assignment),
+                             args.out)
+    print(f"report: {page} ({png.name})")
+
+
+def _cmd_check(args):
+    from lr_course.grading.local import format_report, grade_notebook
+    result = grade_notebook(args.notebook, assignment=args.assignment)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print(format_report(result))
+
+
+def build_parser():
+    parser = _Parser(prog="lr-course", description="The learning-rate course: lessons and "
+                     "graded assignments on nbgrader.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def course_command(name, help_text, assignment=True):
+        p = sub.add_parser(name, help=help_text)
+        if assignment:
+            p.add_argument("assignment", help="e.g. ps1_schedules")
+        p.add_argument("--course", metavar="DIR", default=None,
+                       help="the nbgrader course directory (default: the current directory)")
+        return p
+
+    p = sub.add_parser("lab", help="open JupyterLab on the lessons")
+    p.add_argument("notebooks", nargs="?", help="folder to open (default: the lessons)")
+    p.set_defaults(func=_cmd_lab)
+    p = course_command("release", "generate the student version of an assignment")
+    p.add_argument("--exchange", action="store_true", help="also release it to the exchange")
+    p.set_defaults(func=_cmd_release)
+    p = course_command("collect", "bring submissions into submitted/<student>/<assignment>/")
+    p.add_argument("source", nargs="?", help="a zip or a folder of <student>/ folders "
+                   "(default: nbgrader's exchange)")
+    p.set_defaults(func=_cmd_collect)
+    p = course_command("grade", "autograde every submission into the gradebook")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_grade)
+    p = course_command("feedback", "generate feedback HTML for graded submissions")
+    p.add_argument("--student", default=None)
+    p.set_defaults(func=_cmd_feedback)
+    p = course_command("export", "export all grades as CSV", assignment=False)
+    p.add_argument("--to", default="grades.csv", help="CSV path (default: grades.csv)")
+    p.set_defaults(func=_cmd_export)
+    p = course_command("report", "grade distribution and pass rate per test (PNG + HTML)")
+    p.add_argument("--out", default=None, help="output folder (default: COURSE/reports)")
+    p.set_defaults(func=_cmd_report)
+    p = sub.add_parser("check", help="grade one notebook locally, with hints")
+    p.add_argument("notebook")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--assignment", default=None, help="fail unless it is this assignment")
+    p.set_defaults(func=_cmd_check)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the ``lr-course`` console script."""
+    from lr_course.grading.local import GradingError
+    args = build_parser().parse_args(argv)
+    try:
+        code = args.func(args)
+    except GradingError as exc:
+        print(f"lr-course: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
