@@ -223,3 +223,81 @@ def test_race_bad_updates(race):
         race.update(step=61)
     with pytest.raises(ValueError, match="racer"):
         race.update(lrs={"rmsprop": 0.1})
+
+
+# --- schedule designer ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def designer():
+    return widgets.schedule_designer("cosine_decay", {"lr0": 0.5}, num_runs=100, num_steps=200)
+
+
+def test_noisy_sgd_runs_matches_train_on_noisy_gradient():
+    from lr_course import schedules
+    from lr_course.optimizers import sgd
+    from lr_course.problems import NoisyGradient, Quadratic
+    from lr_course.training import train
+    from lr_course.widgets.designer import noisy_sgd_runs
+
+    schedule = schedules.step_decay(0.4, drop_every=10)
+    runs, num_steps = 7, 40
+    problem = NoisyGradient(Quadratic(np.full(runs, 2.0), x0=np.full(runs, 1.5)), sigma=0.7,
+                            rng=np.random.default_rng(3))
+    reference = train(problem, sgd(schedule), num_steps=num_steps).loss / runs
+    ours, diverged_at = noisy_sgd_runs(schedule(np.arange(num_steps)), 2.0, 0.7, 1.5, runs,
+                                       np.random.default_rng(3))
+    assert diverged_at is None
+    np.testing.assert_allclose(ours, reference, rtol=1e-12)
+
+
+def test_noisy_sgd_runs_reports_divergence():
+    from lr_course.widgets.designer import noisy_sgd_runs
+
+    loss, diverged_at = noisy_sgd_runs(np.full(100, 2.5), 1.0, 0.1, 1.0, 4,
+                                       np.random.default_rng(0))
+    assert diverged_at is not None and len(loss) == diverged_at + 1 and loss[-1] > 1e8
+
+
+def test_designer_decay_beats_the_noise_floor_constant_sits_on_it(designer):
+    tail = slice(-20, None)
+    assert np.mean(designer.mean_loss[tail]) < 0.2 * designer.floor
+    # The constant rate's runs settle at the predicted floor (200 runs: within ~25%).
+    assert np.mean(designer.constant_mean_loss[tail]) == pytest.approx(designer.floor, rel=0.25)
+    designer.update(schedule="constant")
+    assert np.array_equal(designer.mean_loss, designer.constant_mean_loss)
+    designer.update(schedule="cosine_decay")
+
+
+def test_designer_updates_in_place_and_shows_only_used_knobs(designer, monkeypatch,
+                                                            count_figures):
+    draws = count_full_draws(monkeypatch, designer.figure)
+    png, curve = designer.png(), designer._lr_line.get_ydata().copy()
+    designer.controls["lr_min"].value = 0.05  # as the slider does
+    assert designer.params["lr_min"] == pytest.approx(0.05)
+    assert not np.array_equal(designer._lr_line.get_ydata(), curve)
+    assert designer.png() != png
+    designer.menu.value = "step_decay"
+    assert designer.schedule_name == "step_decay"
+    assert designer.controls["drop_every"].layout.display is None
+    assert designer.controls["lr_min"].layout.display == "none"
+    assert designer.controls["lr0"].layout.display is None
+    assert draws == [] and count_figures == []
+    designer.update(schedule="cosine_decay", lr_min=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [({"schedule": "sawtooth"}, "schedule"), ({"lr0": 5.0}, "lr0"), ({"drop_every": 2.5}, "drop_every"),
+     ({"warmup_steps": 0}, "warmup_steps"), ({"gamma": 0.1}, "gamma")],
+)
+def test_designer_bad_updates(designer, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        designer.update(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, word", [({"curvature": 0.0}, "curvature"),
+                                          ({"sigma": -1.0}, "sigma"), ({"num_steps": 5}, "num_steps")])
+def test_designer_bad_arguments(kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        widgets.schedule_designer(**kwargs)

@@ -85,7 +85,11 @@ class FrameRenderer:
 def encode_png(rgba):
     """PNG bytes of an (h, w, 4) uint8 array; fastest zlib level (frames are short-lived)."""
     out = io.BytesIO()
-    Image.fromarray(rgba[..., :3]).save(out, format="png", compress_level=1)
+    height, width = rgba.shape[:2]
+    # frombuffer wraps Agg's buffer without a copy; dropping alpha in C is cheaper than numpy
+    # slicing, and an opaque PNG is smaller and faster to compress.
+    image = Image.frombuffer("RGBA", (width, height), np.ascontiguousarray(rgba), "raw", "RGBA", 0, 1)
+    image.convert("RGB").save(out, format="png", compress_level=1)
     return out.getvalue()
 
 
