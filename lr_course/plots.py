@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import matplotlib.pyplot as plt
 from matplotlib import colors as mcolors
+from matplotlib import ticker
 
 __all__ = [
     "lr_colors",
@@ -113,6 +114,16 @@ def plot_curves(curves, *, ax=None, logy=False, xlabel="step", ylabel="loss", ti
     return ax
 
 
+def _log_lr_axis(ax, lrs):
+    """A log x axis whose labels stay readable: 1-2-5 ticks when lr spans under two decades."""
+    ax.set_xscale("log")
+    lrs = np.asarray(lrs, dtype=float)
+    if lrs.size and np.log10(lrs.max() / lrs.min()) < 2:
+        ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
 # --- step size and curvature (lessons 00-01) --------------------------------------------------------
 
 
@@ -175,7 +186,7 @@ def plot_lr_scan(lrs, values, *, ax=None, logy=True, ylabel="value", marks=None,
     values = np.asarray(values, dtype=float)
     finite = np.isfinite(values)
     ax.plot(lrs[finite], values[finite], style, markersize=4, label=label)
-    ax.set_xscale("log")
+    _log_lr_axis(ax, lrs)
     if logy:
         ax.set_yscale("log")
     if np.any(~finite):

@@ -70,6 +70,9 @@ def test_lesson_executes(path, tmp_path, monkeypatch):
 
     monkeypatch.setenv("LR_COURSE_PROGRESS", str(tmp_path / "progress.json"))
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    # The models multiply small matrices; on a busy 2-core CI machine a second BLAS thread
+    # makes them several times slower (measured: 1 ms against 8 ms per MLP gradient).
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
