@@ -301,3 +301,59 @@ def test_designer_bad_updates(designer, kwargs, word):
 def test_designer_bad_arguments(kwargs, word):
     with pytest.raises(ValueError, match=word):
         widgets.schedule_designer(**kwargs)
+
+
+# --- range test -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def range_explorer():
+    return widgets.range_test_explorer()  # the real model: an MLP on the digits
+
+
+def test_range_test_explorer_shows_what_finder_computes(range_explorer):
+    from lr_course.finder import range_test
+    from lr_course.widgets.range_test import RANGE_TEST_OPTIMIZERS
+
+    ex = range_explorer
+    direct = range_test(ex.model, RANGE_TEST_OPTIMIZERS["momentum"], lr_min=1e-4, lr_max=100.0,
+                        num_steps=100, batch_size=64, rng=np.random.default_rng(0),
+                        smoothing=0.9)
+    np.testing.assert_array_equal(ex.result.losses, direct.losses)
+    assert ex._marks["suggestion"].get_xdata()[0] == pytest.approx(direct.suggestion)
+    assert np.array_equal(ex._smooth.get_xdata(), direct.lrs)
+    assert f"{direct.suggestion:.3g}" in ex.status.value
+    # On the digits MLP the sweep to lr = 100 blows up: the stop is marked.
+    assert direct.diverged and ex._marks["diverged"].get_visible()
+
+
+def test_range_test_explorer_seed_and_optimizer_rerun_in_place(range_explorer, monkeypatch,
+                                                              count_figures):
+    ex = range_explorer
+    draws = count_full_draws(monkeypatch, ex.figure)
+    losses, png = ex.result.losses.copy(), ex.png()
+    ex.controls["seed"].value = 3
+    assert ex.seed == 3 and not np.array_equal(ex.result.losses[:50], losses[:50])
+    assert ex.png() != png
+    ex.update(optimizer="adam")
+    assert ex.controls["optimizer"].value == "adam"
+    assert draws == [] and count_figures == []
+    ex.update(optimizer="momentum", seed=0)
+
+
+@pytest.mark.parametrize("kwargs, word", [({"optimizer": "lion"}, "optimizer"),
+                                          ({"smoothing": 1.0}, "smoothing"),
+                                          ({"seed": 0.5}, "seed")])
+def test_range_test_explorer_bad_updates(range_explorer, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        range_explorer.update(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs, word", [({"lr_min": 0.0}, "lr_min"),
+                                          ({"lr_min": 1.0, "lr_max": 0.5}, "lr_max"),
+                                          ({"num_steps": 1}, "num_steps")])
+def test_range_test_explorer_bad_arguments(kwargs, word):
+    from lr_course.problems import Quadratic
+
+    with pytest.raises(ValueError, match=word):
+        widgets.range_test_explorer(Quadratic([1.0]), **kwargs)

@@ -29,6 +29,7 @@ _WHERE = {
     "schedule_designer": "designer",
     "RangeTestExplorer": "range_test",
     "range_test_explorer": "range_test",
+    "RANGE_TEST_OPTIMIZERS": "range_test",
     "SearchExplorer": "search",
     "search_explorer": "search",
 }
