@@ -98,6 +98,7 @@ class SubmissionResult:
 
 
 def _digest(path: Path) -> str:
+    """sha256 of the file; for something that is not a readable file, what it is."""
     try:
         if path.is_file():
             h = hashlib.sha256()
@@ -105,9 +106,9 @@ def _digest(path: Path) -> str:
                 for chunk in iter(lambda: f.read(1 << 20), b""):
                     h.update(chunk)
             return h.hexdigest()
-    except OSError:
-        pass
-    return ""
+        return "directory" if path.is_dir() else "absent"
+    except OSError as exc:
+        return f"unreadable: {type(exc).__name__}"
 
 
 class Grader:
