@@ -25,3 +25,12 @@ c.Execute.timeout = 120
 
 # Students are added to the gradebook the first time one of their submissions is graded.
 c.Autograde.create_student = True
+
+# Feedback shows what each test checked and its hint (printed by the check), never the code
+# of hidden tests: strip the hidden regions, and the tracebacks that would quote them.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "lr_course.grading.nbgrader_preprocessors.ShortTracebacks",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
