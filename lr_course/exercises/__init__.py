@@ -5,3 +5,4 @@ adds its module and one import line here.
 """
 
 from lr_course.exercises import lessons_00_03  # noqa: F401
+from lr_course.exercises import lessons_04_06  # noqa: F401
