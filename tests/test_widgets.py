@@ -357,3 +357,83 @@ def test_range_test_explorer_bad_arguments(kwargs, word):
 
     with pytest.raises(ValueError, match=word):
         widgets.range_test_explorer(Quadratic([1.0]), **kwargs)
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def search():
+    return widgets.search_explorer(num_trials=16, seed=0)
+
+
+def test_search_grid_tries_sqrt_n_lrs_random_tries_n(search):
+    search.update(num_trials=36)
+    assert len(np.unique(search.grid["lr"])) == 6 and len(np.unique(search.random["lr"])) == 36
+    assert len(search._rand_pts.get_xdata()) == 36
+    assert "6 distinct lrs" in search.status.value and "36 distinct lrs" in search.status.value
+
+
+def test_search_best_so_far_curves_are_running_minima(search):
+    search.update(num_trials=25, seed=4)
+    curve = search._rand_curve.get_ydata()
+    assert np.all(np.diff(curve) <= 0)
+    assert curve[-1] == pytest.approx(max(search.random_scores.min(), 1e-6))
+    assert search.grid_scores[search.grid_best] == search.grid_scores.min()
+
+
+def test_search_random_beats_grid_in_most_seeds(search):
+    # Only the lr matters, so n random lrs beat sqrt(n) grid lrs far more often than not.
+    wins = 0
+    for seed in range(40):
+        search.update(num_trials=16, seed=seed)
+        wins += search.random_scores[search.random_best] < search.grid_scores[search.grid_best]
+    assert wins >= 30
+
+
+def test_search_slider_redraws_in_place(search, monkeypatch, count_figures):
+    draws = count_full_draws(monkeypatch, search.figure)
+    png = search.png()
+    search.controls["seed"].value = (search.seed + 1) % 100
+    assert search.png() != png and draws == [] and count_figures == []
+
+
+def test_search_diverged_trial_is_never_best():
+    def objective(lr, momentum):
+        return np.where(lr > 0.5, np.nan, -np.log10(lr))  # larger lr is better, until it diverges
+
+    ex = widgets.search_explorer(objective, num_trials=9, seed=0)
+    assert np.isfinite(ex.grid_scores[ex.grid_best]) and ex.grid["lr"][ex.grid_best] < 0.5
+
+
+@pytest.mark.parametrize("kwargs, word", [({"num_trials": 10}, "num_trials"),
+                                          ({"seed": -1}, "seed")])
+def test_search_bad_updates(search, kwargs, word):
+    with pytest.raises(ValueError, match=word):
+        search.update(**kwargs)
+
+
+def test_search_bad_objective():
+    with pytest.raises(ValueError, match="objective"):
+        widgets.search_explorer(objective=3)
+
+
+# --- every explorer: headless static fallback -----------------------------------------------
+
+
+@pytest.mark.parametrize("fixture", ["step_size", "race", "designer", "range_explorer", "search"])
+def test_every_explorer_has_a_static_png_and_a_widget(fixture, request):
+    explorer = request.getfixturevalue(fixture)
+    bundle = explorer._repr_mimebundle_()
+    assert base64.b64decode(bundle["image/png"]).startswith(PNG_MAGIC)
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == explorer.widget.model_id
+    assert explorer.image in explorer.widget.children
+    # The figure object still draws the same picture on its own (for savefig in a lesson).
+    import io
+    out = io.BytesIO()
+    explorer.figure.savefig(out, format="png", dpi=explorer.figure.dpi)
+    # Same picture up to draw order where a moving line crosses a legend (< 0.5% of pixels).
+    saved, shown = decoded_pixels(out.getvalue()), decoded_pixels(explorer.png())
+    assert saved.shape == shown.shape
+    assert np.mean(np.any(saved != shown, axis=-1)) < 0.005
+    assert explorer.png() == bytes(explorer.image.value)

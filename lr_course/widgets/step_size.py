@@ -133,7 +133,11 @@ class StepSizeExplorer(Explorer):
             strip.text(x, height, f" {name}", va="top", fontsize=8)
         strip.set_xlabel("learning rate")
         self._lr_marker = strip.axvline(self.lr_low, color="k", lw=2.5, animated=True)
-        self._title = fig.suptitle(" ", fontsize=11, animated=True)
+        # The moving title is an axes child placed in figure coordinates: savefig skips animated
+        # figure-level artists but not axes ones. A blank suptitle reserves its room.
+        fig.suptitle(" ", fontsize=11)
+        self._title = ax2.text(0.5, 0.985, " ", transform=fig.transFigure, ha="center",
+                               va="top", fontsize=11, animated=True)
 
     # --- the model: recompute, then move the artists -------------------------------------
 
