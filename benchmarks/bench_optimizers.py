@@ -1,4 +1,4 @@
-"""Time one update of each lr_course optimizer on 1e6 params, against torch.optim if present.
+"""Time one update of each lr_course optimizer on 1e6 params (and 1e3), against torch.optim if present.
 
 Runs under the course's interpreter (lr_course figures only) and under one with PyTorch::
 
@@ -35,6 +35,7 @@ except ImportError:
     torch = None
 
 SIZE = 1_000_000
+SMALL_SIZE = 1_000  # about the course's models: per-call overhead, not bandwidth
 WARMUP = 3
 REPEATS = 25
 
@@ -58,11 +59,11 @@ def timed(step):
     return time.perf_counter() - start
 
 
-def lr_course_step(factory, kwargs, dtype, rng):
-    """One lr_course update on SIZE params, carrying params and state to the next call."""
+def lr_course_step(factory, kwargs, dtype, rng, size):
+    """One lr_course update on `size` params, carrying params and state to the next call."""
     opt = optimizers.OPTIMIZERS[factory](**kwargs)
-    params = rng.normal(size=SIZE).astype(dtype)
-    grads = rng.normal(size=SIZE).astype(dtype)
+    params = rng.normal(size=size).astype(dtype)
+    grads = rng.normal(size=size).astype(dtype)
     carry = [params, opt.init(params)]
 
     def step():
@@ -71,8 +72,8 @@ def lr_course_step(factory, kwargs, dtype, rng):
     return step
 
 
-def torch_step(factory, kwargs, dtype, rng):
-    """One torch.optim step (foreach=True) on SIZE params; it mutates them in place."""
+def torch_step(factory, kwargs, dtype, rng, size):
+    """One torch.optim step (foreach=True) on `size` params; it mutates them in place."""
     kwargs = dict(kwargs)
     if factory == "rmsprop" and "rho" in kwargs:
         kwargs["alpha"] = kwargs.pop("rho")
@@ -82,8 +83,8 @@ def torch_step(factory, kwargs, dtype, rng):
                "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
                "adamw": torch.optim.AdamW}
     tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
-    p = torch.tensor(rng.normal(size=SIZE), dtype=tdtype, requires_grad=True)
-    p.grad = torch.tensor(rng.normal(size=SIZE), dtype=tdtype)
+    p = torch.tensor(rng.normal(size=size), dtype=tdtype, requires_grad=True)
+    p.grad = torch.tensor(rng.normal(size=size), dtype=tdtype)
     opt = classes[factory]([p], foreach=True, **kwargs)
 
     def step():
@@ -105,46 +106,57 @@ def median_ms(steps):
     return [statistics.median(record) * 1e3 for record in times]
 
 
-def main():
-    rng = np.random.default_rng(0)
-    print(f"update time per step, {SIZE:.0e} params, median of {REPEATS} "
-          f"(numpy {np.__version__}, python {sys.version.split()[0]}, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+def table(size, dtypes, unit, rng):
+    """Print one table of update times for `size` params; return lr_course/torch ratios."""
+    scale = {"ms": 1.0, "us": 1e3}[unit]
+    print(f"\n{size:.0e} params, median of {REPEATS} updates, in {unit}")
     if torch is None:
-        print("torch not importable: lr_course figures only")
-        header = f"{'optimizer':22s} {'dtype':8s} {'lr_course ms':>12s}"
+        header = f"{'optimizer':22s} {'dtype':8s} {'lr_course':>10s}"
     else:
-        threads = torch.get_num_threads()
-        print(f"torch {torch.__version__}, foreach=True; 'torch' uses its default {threads} "
-              "threads, 'torch 1thr' one thread, like numpy")
-        header = (f"{'optimizer':22s} {'dtype':8s} {'lr_course ms':>12s} "
-                  f"{'torch ms':>9s} {'ratio':>6s} {'torch 1thr ms':>13s} {'ratio':>6s}")
+        header = (f"{'optimizer':22s} {'dtype':8s} {'lr_course':>10s} "
+                  f"{'torch':>9s} {'ratio':>6s} {'torch 1thr':>10s} {'ratio':>6s}")
     print(header)
     print("-" * len(header))
     ratios = {}
-    for dtype in (np.float32, np.float64):
+    for dtype in dtypes:
         dname = np.dtype(dtype).name
         for label, factory, kwargs in CASES:
-            ours = lr_course_step(factory, kwargs, dtype, rng)
+            ours = lr_course_step(factory, kwargs, dtype, rng, size)
             if torch is None:
                 (ours_ms,) = median_ms([ours])
-                print(f"{label:22s} {dname:8s} {ours_ms:12.2f}", flush=True)
+                print(f"{label:22s} {dname:8s} {ours_ms * scale:10.2f}", flush=True)
                 continue
-            theirs = torch_step(factory, kwargs, dtype, rng)
+            theirs = torch_step(factory, kwargs, dtype, rng, size)
             ours_ms, theirs_ms = median_ms([ours, theirs])
+            threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
                 ours_ms_1, theirs_ms_1 = median_ms([ours, theirs])
             finally:
                 torch.set_num_threads(threads)
             ratios[(label, dname)] = ours_ms / theirs_ms
-            print(f"{label:22s} {dname:8s} {ours_ms:12.2f} {theirs_ms:9.2f} "
-                  f"{ours_ms / theirs_ms:6.2f} {theirs_ms_1:13.2f} {ours_ms_1 / theirs_ms_1:6.2f}",
-                  flush=True)
+            print(f"{label:22s} {dname:8s} {ours_ms * scale:10.2f} {theirs_ms * scale:9.2f} "
+                  f"{ours_ms / theirs_ms:6.2f} {theirs_ms_1 * scale:10.2f} "
+                  f"{ours_ms_1 / theirs_ms_1:6.2f}", flush=True)
+    return ratios
+
+
+def main():
+    rng = np.random.default_rng(0)
+    print(f"time of one optimizer update (numpy {np.__version__}, python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    if torch is None:
+        print("torch not importable: lr_course figures only")
+    else:
+        print(f"torch {torch.__version__}, foreach=True; 'torch' uses its default "
+              f"{torch.get_num_threads()} threads, 'torch 1thr' one thread, like numpy")
+    ratios = table(SIZE, (np.float32, np.float64), "ms", rng)
     if ratios:
         label, dname = max(ratios, key=ratios.get)
-        print(f"largest ratio lr_course/torch (default threads): {ratios[label, dname]:.2f} "
-              f"({label}, {dname}); target <= 1.5")
+        print(f"largest ratio lr_course/torch (default threads) at {SIZE:.0e}: "
+              f"{ratios[label, dname]:.2f} ({label}, {dname}); target <= 1.5")
+    # the size of the course's own models (logistic regression and the MLP on digits)
+    table(SMALL_SIZE, (np.float64,), "us", rng)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,9 @@ The learning rate is a float or a schedule (any callable ``step -> lr``, such as
 :mod:`lr_course.schedules`); an update uses ``lr(state["t"])``. That is what PyTorch does
 when ``scheduler.step()`` is called after each ``optimizer.step()``.
 
+Updates are silent about overflow: a diverging run gives inf or NaN params, as in
+PyTorch, for the caller to detect (``lr_course.training`` does).
+
 The arithmetic matches ``torch.optim`` (SGD, Adagrad, RMSprop, Adam, AdamW with
 ``maximize=False``) to rounding; ``tests/test_optimizers.py`` replays traces recorded
 from PyTorch and agrees to 1e-12 relative. Where a formula is regrouped for speed (fewer
@@ -23,6 +26,7 @@ passes over the arrays), a comment says so.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, NamedTuple, Union
 
@@ -90,6 +94,22 @@ def _lr_function(lr: LearningRate) -> Callable[[int], float]:
         return value
 
     return lr_at
+
+
+def _quietly(update):
+    """Run an update with numpy's overflow/invalid/divide warnings off.
+
+    Divergence is part of the course: a too-large lr sends the params to inf or NaN,
+    exactly as in PyTorch, and the caller (``lr_course.training``) detects it; a wall of
+    RuntimeWarnings from inside the optimizer would teach nothing.
+    """
+
+    @functools.wraps(update)
+    def quiet_update(params, grads, state):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return update(params, grads, state)
+
+    return quiet_update
 
 
 def _zeros_init(*names: str, fill: float = 0.0) -> Callable[[np.ndarray], dict]:
@@ -215,6 +235,7 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
         raise ValueError("nesterov=True needs momentum > 0 and dampening == 0, "
                          f"got momentum={momentum!r}, dampening={dampening!r}")
 
+    @_quietly
     def update(params, grads, state):
         p, g, t = _prepare(params, grads, state)
         lr_t = lr_at(t)
@@ -283,7 +304,9 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
 
     Key: p = params, g = grads, s = sum_sq, kappa = lr_decay, lambda = weight_decay.
 
-    The lr decay counts from the first update (eta_1 = lr), as in PyTorch. Keras and
+    The lr decay counts from the first update (eta_1 = lr), as in PyTorch, and
+    ``lr_at(t)`` returns the decayed eta (PyTorch's ``param_groups`` show the undecayed
+    lr). Keras and
     optax start the accumulator at 0.1, PyTorch (and this function) at 0.
 
     Reference:
@@ -298,15 +321,19 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
     >>> p.round(6), state["sum_sq"]
     (array([0.9, 1.1]), array([1.6e+01, 1.0e-04]))
     """
-    lr_at = _lr_function(lr)
+    base_lr_at = _lr_function(lr)
     lr_decay = _number("lr_decay", lr_decay)
     weight_decay = _number("weight_decay", weight_decay)
     initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
     eps = _number("eps", eps)
 
+    def lr_at(t: int) -> float:
+        return base_lr_at(t) / (1.0 + t * lr_decay)
+
+    @_quietly
     def update(params, grads, state):
         p, g, t = _prepare(params, grads, state)
-        lr_t = lr_at(t) / (1.0 + t * lr_decay)
+        lr_t = lr_at(t)
         if weight_decay != 0:
             g = _with_weight_decay(g, p, weight_decay)
         sum_sq = np.multiply(g, g, out=np.empty_like(p))
@@ -379,6 +406,7 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
     if centered not in (True, False):
         raise ValueError(f"centered must be True or False, got {centered!r}")
 
+    @_quietly
     def update(params, grads, state):
         p, g, t = _prepare(params, grads, state)
         lr_t = lr_at(t)
@@ -428,6 +456,7 @@ def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) 
     if amsgrad not in (True, False):
         raise ValueError(f"amsgrad must be True or False, got {amsgrad!r}")
 
+    @_quietly
     def update(params, grads, state):
         p, g, t = _prepare(params, grads, state)
         lr_t = lr_at(t)
@@ -445,13 +474,14 @@ def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) 
         # 1. bias corrections of the two moving averages (both start at 0)
         bias1 = 1.0 - beta1 ** step
         sqrt_bias2 = math.sqrt(1.0 - beta2 ** step)
-        # 2. denominator sqrt(v_hat) + eps, with v_hat = v / bias2
+        # 2. m_hat / (sqrt(v_hat) + eps) = (sqrt_bias2 / bias1) * m / (sqrt(v) + eps * sqrt_bias2):
+        #    the corrections move onto scalars (the ordering in Section 2 of the paper),
+        #    which saves a pass over the arrays; equal to the direct form up to rounding
         denom = np.sqrt(v_used, out=scratch)
-        denom /= sqrt_bias2
-        denom += eps
-        # 3. step: m_hat / denom times lr, with m_hat = m / bias1 folded into the scalar
+        denom += eps * sqrt_bias2
         direction = np.divide(m, denom, out=denom)
-        direction *= -lr_t / bias1
+        # 3. the step, lr times the corrected ratio
+        direction *= -lr_t * sqrt_bias2 / bias1
         if decoupled and weight_decay != 0:
             # AdamW shrinks the params before the Adam step, outside the averages
             new_p = np.multiply(p, 1.0 - lr_t * weight_decay, out=np.empty_like(p))
