@@ -86,7 +86,12 @@ def values_judge(reference, hint, *, rtol=1e-7, atol=1e-12, diagnose=None, passe
         if wrong is None:
             return Outcome(True, f"{passed} on all {len(calls)} cases")
         call, rec, expected, reason = wrong
-        better = diagnose(call, rec, expected) if diagnose and rec.ok else None
+        better = None
+        if diagnose and rec.ok:
+            try:
+                better = diagnose(call, rec, expected)
+            except Exception:  # noqa: BLE001 - a diagnosis is a bonus; odd values get none
+                better = None
         if not rec.ok and "not defined" in rec.error:
             better = f"define {call.function} (run its cell) before this check"
         return Outcome(False, f"{describe(call)} {reason}", better or hint)

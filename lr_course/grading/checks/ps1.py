@@ -103,7 +103,11 @@ def _values_check(name, spec):
 def _array_check(name, spec):
     def cases(rng):
         hp = spec["draw"](rng)
-        return [spec["call"](name, hp, s) for s in _arrays(rng, 150)]
+        variants = [hp]
+        if "staircase_index" in spec:  # both branches must take arrays and leave them alone
+            k = spec["staircase_index"]
+            variants = [hp[:k] + (flag,) + hp[k + 1:] for flag in (False, True)]
+        return [spec["call"](name, v, s) for v in variants for s in _arrays(rng, 150)]
     hint = ("step may be a numpy integer array: use numpy operations (np.floor, np.minimum, "
             "np.cos) rather than math or min(), return an array of step's shape, and never "
             "modify step")

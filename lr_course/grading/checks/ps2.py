@@ -117,6 +117,20 @@ def _rollout_judge(name, hint):
     return judge
 
 
+def _well_formed_judge(calls, records):
+    """The update runs and returns float params of the right shape (not necessarily right)."""
+    for call, rec in zip(calls, records):
+        if not rec.ok:
+            return Outcome(False, f"{_describe_rollout(call)} raised {rec.error}",
+                           "fix the update first")
+        for p in rec.value["params"]:
+            if not (isinstance(p, np.ndarray) and p.shape == np.shape(call.params)
+                    and p.dtype.kind == "f"):
+                return Outcome(False, f"{call.function} returned params that are not a float "
+                                      "array of the input's shape", "fix the update first")
+    return Outcome(True, "the update returns well-formed params")
+
+
 def _mutation_judge(calls, records):
     for call, rec in zip(calls, records):
         if not rec.ok:
@@ -219,9 +233,10 @@ def _register_optimizer(name, spec):
     fns = (f"{name}_init", f"{name}_update")
     hint = spec["hint"]
     register(Check(f"{A}.{name}.first_steps", fns,
-                   f"{name}: init, then three updates on a 1-D array, against the equations",
+                   f"{name}: init, then three updates on a 1-D array (default hyper-parameters "
+                   "except lr), against the equations",
                    lambda rng: [_rollout(name, rng, (int(rng.integers(3, 8)),), 3,
-                                         spec["draw"](rng))],
+                                         {"lr": spec["draw"](rng)["lr"]})],
                    _rollout_judge(name, hint)))
     register(Check(f"{A}.{name}.shapes", fns,
                    f"{name} works for params of any shape (2-D, 3-D) and for default arguments",
@@ -232,7 +247,7 @@ def _register_optimizer(name, spec):
     register(Check(f"{A}.{name}.unchanged", fns,
                    f"{name}_update modifies neither params, grads nor state",
                    lambda rng: [_rollout(name, rng, (5,), 3, spec["draw"](rng))],
-                   _mutation_judge))
+                   J.all_of(_well_formed_judge, _mutation_judge)))
     register(Check(f"{A}.{name}.from_state", (f"{name}_update",),
                    f"{name}_update continues correctly from a state it did not create",
                    _from_state_cases(name), _from_state_judge(name, hint)))
@@ -254,7 +269,7 @@ for _name in ("rmsprop", "adam"):
                        _rollout(n, np.random.default_rng(seed), (6,), 5, {"eps": 1e-12}),
                        _rollout(n, np.random.default_rng(seed), (6,), 5, {"eps": 1e-12},
                                 scale=1000.0)])(int(rng.integers(2**31))),
-                   _scale_judge))
+                   J.all_of(_rollout_judge(_name, OPTIMIZERS[_name]["hint"]), _scale_judge)))
 
 register(Check(f"{A}.adam.sign_first_step", ("adam_init", "adam_update"),
                "the first Adam step is about lr * sign(g), for tiny and huge gradients alike",

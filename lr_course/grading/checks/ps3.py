@@ -107,7 +107,10 @@ def _judge_reproducible(calls, records):
     for rec in records:
         if not rec.ok:
             return Outcome(False, f"log_uniform raised {rec.error}", "draw with rng")
-    a, b, c = (np.asarray(r.value, dtype=float) for r in records)
+    if not all(isinstance(r.value, np.ndarray) and r.value.dtype.kind == "f" for r in records):
+        return Outcome(False, "log_uniform did not return a float array",
+                       "return the samples as a numpy array")
+    a, b, c = (r.value for r in records)
     if not np.array_equal(a, b):
         return Outcome(False, "two generators with the same seed gave different samples",
                        "draw from the rng you are given, never from np.random's global state")
