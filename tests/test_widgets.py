@@ -437,3 +437,13 @@ def test_every_explorer_has_a_static_png_and_a_widget(fixture, request):
     assert saved.shape == shown.shape
     assert np.mean(np.any(saved != shown, axis=-1)) < 0.005
     assert explorer.png() == bytes(explorer.image.value)
+
+
+def test_log_slider_ends_are_accepted_despite_round_off(step_size, race):
+    # 10 ** log10(low) can land a hair below low; moving the slider to its end must work.
+    step_size.slider.value = step_size.slider.base ** step_size.slider.min
+    assert step_size.lr == pytest.approx(step_size.lr_low)
+    slider = race.sliders["sgd"]
+    slider.value = slider.base ** slider.max
+    assert race.lrs["sgd"] == pytest.approx(1.0)
+    race.update(lrs={"sgd": 0.1})

@@ -186,6 +186,12 @@ def show(explorer):
     return explorer
 
 
+def in_range(value, low, high):
+    """True if ``value`` is finite and in [low, high], allowing the round-off of log sliders
+    (``10 ** log10(low)`` may land a hair outside)."""
+    return bool(np.isfinite(value) and low * (1 - 1e-9) <= value <= high * (1 + 1e-9))
+
+
 def log_slider(description, value, low, high, readout_format=".3g"):
     """A slider over [low, high] that moves in equal ratios (as a learning rate should)."""
     return ipywidgets.FloatLogSlider(

@@ -13,7 +13,7 @@ import numpy as np
 from lr_course import optimizers
 from lr_course.problems import SURFACES
 from lr_course.training import train
-from lr_course.widgets._view import Explorer, log_slider, new_figure, show
+from lr_course.widgets._view import Explorer, in_range, log_slider, new_figure, show
 
 #: Racer name -> (legend label, factory of the optimizer from its lr).
 RACERS = {
@@ -110,7 +110,7 @@ class OptimizerRace(Explorer):
 
     @staticmethod
     def _check_lr(racer, lr):
-        if not (np.isfinite(lr) and LR_LOW <= lr <= LR_HIGH):
+        if not in_range(lr, LR_LOW, LR_HIGH):
             raise ValueError(f"lr of {racer!r} must be in [{LR_LOW:g}, {LR_HIGH:g}], got {lr}")
 
     def _set_surface(self, surface):

@@ -16,7 +16,7 @@ import numpy as np
 
 from lr_course.analysis import contraction_rate, critical_lr, optimal_lr, regime
 from lr_course.problems import Quadratic
-from lr_course.widgets._view import Explorer, log_slider, new_figure, show
+from lr_course.widgets._view import Explorer, in_range, log_slider, new_figure, show
 
 # Colours of the three regimes, shared by the strip and the label.
 REGIME_COLOURS = {"monotone": "#2e7d32", "oscillating": "#ef6c00", "marginal": "#6a1b9a",
@@ -79,7 +79,7 @@ class StepSizeExplorer(Explorer):
         self.update(lr=lr)
 
     def _check_lr(self, lr):
-        if not (np.isfinite(lr) and self.lr_low <= lr <= self.lr_high):
+        if not in_range(lr, self.lr_low, self.lr_high):
             raise ValueError(f"lr must be in [{self.lr_low:.3g}, {self.lr_high:.3g}], got {lr}")
 
     # --- the view, built once ------------------------------------------------------------
