@@ -47,6 +47,8 @@ CODES = {
     "introspection": "inspects frames, the garbage collector or the interpreter's internals",
     "resource": "hit a resource limit (time, memory, processes or output)",
     "test-tampering": "edited, deleted, retyped or re-scored a grader's test cell",
+    "reference-import": "imports the course's reference code or grader (absent when graded)",
+    "hard-coded-values": "returns long numeric literals (answers copied from somewhere?)",
 }
 
 
@@ -108,7 +110,13 @@ _CALLS = {  # dotted call name -> code
     "os.listdir": "file-access", "os.scandir": "file-access", "os.walk": "file-access",
     "os.remove": "file-access", "os.unlink": "file-access", "os.rename": "file-access",
     "os.chdir": "file-access", "os.open": "file-access", "os.stat": "file-access",
+    "os.write": "file-access", "os.dup": "file-access", "os.dup2": "file-access",
+    "os.fdopen": "file-access", "os.close": "file-access",
 }
+# lr_course modules a graded answer never needs: the reference answers live there.
+_REFERENCE_MODULES = ("lr_course.grading", "lr_course.optimizers", "lr_course.schedules",
+                      "lr_course.search", "lr_course.finder", "lr_course.training",
+                      "lr_course.analysis", "lr_course.selfcheck", "lr_course.exercises")
 _ATTRS = {  # attribute names that give the game away wherever they appear
     "f_back": "introspection", "f_globals": "introspection", "f_locals": "introspection",
     "f_builtins": "introspection", "tb_frame": "introspection", "gi_frame": "introspection",
@@ -155,6 +163,8 @@ class _Scanner(ast.NodeVisitor):
     def _import(self, module, alias, node):
         top = module.split(".")[0]
         self.aliases[alias] = module
+        if module.startswith(_REFERENCE_MODULES) or module == "lr_course.grading":
+            self.flag("reference-import", f"imports {module}", node)
         if top in _ENCODERS:
             self.encoders_seen = True
         code = _MODULE_CODES.get(top)
@@ -209,6 +219,17 @@ class _Scanner(ast.NodeVisitor):
         for t in node.targets:
             self._target(t, node)
         self.generic_visit(node)
+
+    def visit_FunctionDef(self, node):
+        long_numbers = [n for n in ast.walk(node) if isinstance(n, ast.Constant)
+                        and type(n.value) is float and len(repr(abs(n.value)).replace("0.", "")
+                                                          .split("e")[0]) >= 8]
+        if len(long_numbers) >= 3:
+            self.flag("hard-coded-values", f"{node.name}() holds {len(long_numbers)} long "
+                                           "numeric literals", node)
+        self.generic_visit(node)
+
+    visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_AugAssign(self, node):
         self._target(node.target, node)

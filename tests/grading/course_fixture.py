@@ -93,3 +93,46 @@ def add_cell(nb: dict, source: str, after_grade_id: str | None = None, index: in
                     index = i + 1
     nb["cells"].insert(index, cell)
     return nb
+
+
+_RELEASED = {}
+
+
+def course_copy(tmp_path_factory, dest: Path, assignments=("ps2_adaptive",)) -> Path:
+    """A fresh copy of a released course (released once per test session)."""
+    key = tuple(assignments)
+    if key not in _RELEASED:
+        _RELEASED[key] = released_course(
+            tmp_path_factory.mktemp("released_course"), assignments)
+    shutil.copytree(_RELEASED[key], dest)
+    return dest
+
+
+WRONG_ADAM = '''def adam_init(params):
+    return {"m": np.zeros_like(params, dtype=float), "v": np.zeros_like(params, dtype=float),
+            "t": 0}
+
+
+def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+    # mistake: no bias correction
+    t = state["t"] + 1
+    m = beta1 * state["m"] + (1 - beta1) * grads
+    v = beta2 * state["v"] + (1 - beta2) * grads ** 2
+    return params - lr * m / (np.sqrt(v) + eps), {"m": m, "v": v, "t": t}
+'''
+
+WRONG_RMSPROP = '''def rmsprop_init(params):
+    return {"avg_sq": np.zeros_like(params, dtype=float)}
+
+
+def rmsprop_update(params, grads, state, lr=0.01, rho=0.99, eps=1e-8):
+    # mistake: no square root
+    s = rho * state["avg_sq"] + (1 - rho) * grads ** 2
+    return params - lr * grads / (s + eps), {"avg_sq": s}
+'''
+
+
+def wrong_notebook(course: Path) -> dict:
+    """A plausible student with two wrong optimizers (the attacks' baseline)."""
+    return solution_notebook(course, "ps2_adaptive",
+                             {"adam": WRONG_ADAM, "rmsprop": WRONG_RMSPROP})
