@@ -132,6 +132,7 @@ class SourceNotebook:
     cells: list                                     # the source cells (dicts)
     tests: dict = field(default_factory=dict)       # grade_id -> test cell
     grade_ids: list = field(default_factory=list)   # every grade_id, in order
+    answers: list = field(default_factory=list)     # grade_ids of the solution cells
 
     def test_points(self) -> dict:
         return {gid: float(_grade_meta(c).get("points", 0) or 0) for gid, c in self.tests.items()}
@@ -148,6 +149,8 @@ def load_source(path: str | os.PathLike) -> SourceNotebook:
             src.grade_ids.append(gid)
             if cell["cell_type"] == "code" and meta.get("grade") and not meta.get("solution"):
                 src.tests[gid] = cell
+            if meta.get("solution"):
+                src.answers.append(gid)
     return src
 
 
@@ -197,8 +200,8 @@ def student_cells(nb: dict, source: SourceNotebook | None, test_ids=()) -> tuple
     if source is not None:
         present = {g for g in (_grade_meta(c).get("grade_id") for c in nb["cells"])
                    if isinstance(g, str)}
-        answers = [g for g in source.grade_ids if g not in source.tests]
-        if answers and not present & set(source.grade_ids):
+        answers = source.answers
+        if answers and not present & set(answers):
             notes.append(f"none of the cells of {source.path.stem} are in this notebook: "
                          "is it the right assignment?")
         else:
