@@ -447,3 +447,29 @@ def test_log_slider_ends_are_accepted_despite_round_off(step_size, race):
     slider.value = slider.base ** slider.max
     assert race.lrs["sgd"] == pytest.approx(1.0)
     race.update(lrs={"sgd": 0.1})
+
+
+@pytest.mark.slow
+def test_executed_headless_the_notebook_keeps_a_static_figure(tmp_path):
+    """Run the demo notebook in a real kernel (as nbconvert does): one display, with a PNG."""
+    import shutil
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = Path(__file__).parent / "browser" / "explorer_demo.ipynb"
+    shutil.copy(source, tmp_path / source.name)
+    nb = nbformat.read(tmp_path / source.name, as_version=4)
+    # A cell that ends with the factory call: displayed by the factory, not again as its value.
+    nb.cells.append(nbformat.v4.new_code_cell("step_size_explorer(lr=0.15)"))
+    NotebookClient(nb, timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    displays = [o for o in outputs if o.output_type == "display_data"]
+    assert len(displays) == 2, outputs  # once per cell
+    assert not [o for o in outputs if o.output_type == "execute_result"]
+    data = displays[0].data
+    assert base64.b64decode(data["image/png"]).startswith(PNG_MAGIC)
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
