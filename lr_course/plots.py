@@ -317,7 +317,8 @@ def plot_pareto(times, accuracies, labels=None, *, ax=None, title=None, colors=N
     t = np.asarray(times, dtype=float)
     a = np.asarray(accuracies, dtype=float)
     front = pareto_front(t, a)
-    ax.scatter(t, a, c=colors if colors is not None else "tab:blue", s=28, zorder=3, label="run")
+    ax.scatter(t, a, c=colors if colors is not None else "tab:blue", s=28, zorder=3,
+               label="run" if colors is None else None)  # coloured runs have their own legend
     order = np.argsort(t[front])
     ax.step(t[front][order], a[front][order], where="post", color="tab:red", linewidth=1.5,
             label="Pareto front", zorder=2)
