@@ -214,31 +214,37 @@ def run_calls(sandbox: Sandbox, sources: list, calls: list, workdir: Path):
     records: list = [None] * len(calls)
     cell_errors, runtime, runs = [], [], []
     compute = 0.0
-    begin = 0
-    while True:
-        job = {"cells": sources, "calls": [c.to_data() for c in calls[begin:]]}
+    pending = list(range(len(calls)))
+    while pending:
+        job = {"cells": sources, "calls": [calls[i].to_data() for i in pending]}
         res = sandbox.run(job, workdir if workdir.is_dir() else None)
         parsed = _parse(res.results)
         runs.append({"reason": res.reason, "detail": res.detail,
                      "seconds": round(res.seconds, 3)})
-        if not runs[1:]:   # cells run the same way each time: report them once
+        if len(runs) == 1:   # cells run the same way each time: report them once
             cell_errors = parsed["cell_errors"]
             compute += parsed["cell_seconds"]
         runtime += parsed["flags"]
         for k, rec in parsed["records"].items():
-            if 0 <= k < len(calls) - begin:
-                records[begin + k] = rec
+            if 0 <= k < len(pending):
+                records[pending[k]] = rec
                 compute += rec.seconds
         if res.reason != "ok":
             runtime.append(Flag("resource", f"sandbox: {res.detail}"))
         stuck = parsed["started"]
-        if res.reason == "ok" or stuck is None or len(runs) >= MAX_RUNS:
+        if res.reason == "ok" or stuck is None or not 0 <= stuck < len(pending) \
+                or len(runs) >= MAX_RUNS:
             break
-        records[begin + stuck] = _failed_record(f"your code stopped the grader during "
-                                                f"this call: {res.detail}")
-        begin += stuck + 1
-        if begin >= len(calls):
-            break
+        # The call that stopped the run fails; so do the later calls of the same function
+        # (they would most likely stop it again); the others run in a fresh sandbox.
+        culprit = calls[pending[stuck]].function
+        records[pending[stuck]] = _failed_record(
+            f"your code stopped the grader during this call: {res.detail}")
+        for i in pending[stuck + 1:]:
+            if records[i] is None and calls[i].function == culprit:
+                records[i] = _failed_record(f"not run: {culprit} stopped the grader in an "
+                                            f"earlier call ({res.detail})")
+        pending = [i for i in pending if records[i] is None]
     reason = runs[0]["detail"] if runs[0]["reason"] != "ok" else ""
     for k, rec in enumerate(records):
         if rec is None:
