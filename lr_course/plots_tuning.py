@@ -143,7 +143,7 @@ def plot_search_layout(objective, space, layouts, *, ax=None, title=None, resolu
     colours = ["tab:orange", "tab:cyan", "tab:pink", "tab:olive"]
     for (label, points), marker, colour in zip(layouts.items(), markers, colours):
         ax.scatter(points[xname], points[yname], marker=marker, s=40, color=colour,
-                   edgecolors="k", linewidths=0.6, label=label, zorder=3)
+                   edgecolors="k", linewidths=0.6, label=label, zorder=3, clip_on=False)
         # Each trial also casts a tick on the x axis: the distinct values of the parameter
         # that matters are what a search really buys.
         ax.plot(points[xname], np.zeros_like(points[xname]), "|", color=colour, markersize=14,
