@@ -61,6 +61,8 @@ def _cmd_collect(args):
 
 
 def _cmd_grade(args):
+    if not args.nbgrader:
+        return _grade_with_engine(args)
     from lr_course.grading import nbgrader_glue as glue
     results = glue.grade(args.course, args.assignment, students=args.student or None,
                          progress=None if args.quiet else _progress)
@@ -69,6 +71,27 @@ def _cmd_grade(args):
             print(f"{student}: not graded: {r['error']}")
         else:
             print(f"{student}: {r['score']:g}/{r['max_score']:g}")
+
+
+def _grade_with_engine(args):
+    """The hardened engine (lr_course.grading.batch): sandboxed, parallel, resumable."""
+    from lr_course.grading import nbgrader_glue as glue
+    from lr_course.grading.batch import CourseError, grade_assignment
+    from lr_course.grading.sandbox import IsolationError
+    course = glue.find_course(args.course)
+    try:
+        report = grade_assignment(course, args.assignment, students=args.student or None,
+                                  workers=args.workers, force=args.force,
+                                  require_isolation=args.require_isolation,
+                                  progress=not args.quiet)
+    except (CourseError, IsolationError) as exc:
+        print(f"lr-course: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for student in sorted(report.results):
+        r = report.results[student]
+        why = f" (not graded: {r.reason})" if r.status != "graded" else ""
+        print(f"{student}: {r.score:g}/{r.max_score:g}{why}")
+    print(report.summary())
 
 
 def _cmd_feedback(args):
@@ -92,8 +115,19 @@ def _cmd_report(args):
 
 
 def _cmd_check(args):
+    from functools import partial
+
+    from lr_course.grading.engine import sandbox_executor
     from lr_course.grading.local import format_report, grade_notebook
-    result = grade_notebook(args.notebook, assignment=args.assignment)
+    from lr_course.grading.sandbox import IsolationError, Sandbox
+    try:
+        box = Sandbox(require_isolation=args.require_isolation)
+    except IsolationError as exc:
+        print(f"lr-course: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with box:
+        result = grade_notebook(args.notebook, assignment=args.assignment,
+                                executor=partial(sandbox_executor, sandbox=box))
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -126,6 +160,13 @@ def build_parser():
     p = course_command("grade", "autograde every submission into the gradebook")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--workers", type=int, default=2, help="sandboxes at once (default: 2)")
+    p.add_argument("--force", action="store_true",
+                   help="grade again students already graded (default: resume)")
+    p.add_argument("--require-isolation", action="store_true",
+                   help="fail instead of grading unisolated when bubblewrap is missing")
+    p.add_argument("--nbgrader", action="store_true",
+                   help="use plain `nbgrader autograde` instead of the sandboxed engine")
     p.set_defaults(func=_cmd_grade)
     p = course_command("feedback", "generate feedback HTML for graded submissions")
     p.add_argument("--student", default=None)
@@ -140,6 +181,8 @@ def build_parser():
     p.add_argument("notebook")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--assignment", default=None, help="fail unless it is this assignment")
+    p.add_argument("--require-isolation", action="store_true",
+                   help="fail instead of running unisolated when bubblewrap is missing")
     p.set_defaults(func=_cmd_check)
     return parser
 

@@ -197,50 +197,60 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
     with _course_lock(course_dir, lock_timeout, progress), \
             Sandbox(limits=limits, require_isolation=require_isolation) as box:
-        from nbgrader.api import Gradebook, MissingEntry
-        with Gradebook(db_url, settings["course_id"]) as gb:
-            try:
-                gb_assignment = gb.find_assignment(assignment)
-            except MissingEntry:
-                raise CourseError(f"{assignment} is not in the gradebook: release it first "
-                                  f"(`lr-course release {assignment}` or nbgrader "
-                                  "generate_assignment)") from None
-            if name not in [n.name for n in gb_assignment.notebooks]:
-                raise CourseError(f"the gradebook has no notebook {name} in {assignment}")
-            report = BatchReport(assignment, box.isolated)
-            todo, report.missing = _students(course_dir, assignment, students)
-            grader = Grader(assignment, source, box, run_key)
-            jobs = []
-            for student in todo:
-                path = course_dir / "submitted" / student / assignment / f"{name}.ipynb"
-                marker = course_dir / "autograded" / student / assignment / MARKER
-                if not force and _up_to_date(marker, path):
-                    report.resumed.append(student)
-                    continue
-                jobs.append((student, path))
-            writer = _Writer(gb, course_dir, assignment, name, source)
-            done = 0
+        report = BatchReport(assignment, box.isolated)
+        todo, report.missing = _students(course_dir, assignment, students)
+        grader = Grader(assignment, source, box, run_key)
+        jobs = []
+        for student in todo:
+            path = course_dir / "submitted" / student / assignment / f"{name}.ipynb"
+            marker = course_dir / "autograded" / student / assignment / MARKER
+            if not force and _up_to_date(marker, path):
+                report.resumed.append(student)
+                continue
+            jobs.append((student, path))
+        if jobs:
             with ThreadPoolExecutor(max_workers=workers) as pool:
+                # The sandboxes start first: importing nbgrader takes seconds, overlap it.
                 futures = {pool.submit(grader.grade_file, path, student): student
                            for student, path in jobs}
-                for future in as_completed(futures):
-                    result = future.result()
-                    writer.write(result)
-                    report.results[result.student] = result
-                    report.graded.append(result.student)
-                    if result.status == "invalid":
-                        report.invalid.append(result.student)
-                    if result.flags:
-                        report.flagged[result.student] = [f"{f.code}: {f.message}"
-                                                          for f in result.flags]
-                    done += 1
-                    if progress:
-                        _progress(done, len(jobs), len(report.flagged), start)
-            if progress and jobs:
+                try:
+                    _write_all(report, futures, course_dir, assignment, name, source,
+                               db_url, settings["course_id"], progress, start)
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+            if progress:
                 sys.stderr.write("\n")
     report.graded.sort()
     report.seconds = time.monotonic() - start
     return report
+
+
+def _write_all(report, futures, course_dir, assignment, name, source, db_url, course_id,
+               progress, start):
+    """The single writer's loop: one student's rows, files and marker at a time."""
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(db_url, course_id) as gb:
+        try:
+            gb_assignment = gb.find_assignment(assignment)
+        except MissingEntry:
+            raise CourseError(f"{assignment} is not in the gradebook: release it first "
+                              f"(`lr-course release {assignment}` or nbgrader "
+                              "generate_assignment)") from None
+        if name not in [n.name for n in gb_assignment.notebooks]:
+            raise CourseError(f"the gradebook has no notebook {name} in {assignment}")
+        writer = _Writer(gb, course_dir, assignment, name, source)
+        for done, future in enumerate(as_completed(futures), 1):
+            result = future.result()
+            writer.write(result)
+            report.results[result.student] = result
+            report.graded.append(result.student)
+            if result.status == "invalid":
+                report.invalid.append(result.student)
+            if result.flags:
+                report.flagged[result.student] = [f"{f.code}: {f.message}" for f in result.flags]
+            if progress:
+                _progress(done, len(futures), len(report.flagged), start)
 
 
 def _up_to_date(marker: Path, path: Path) -> bool:
