@@ -155,23 +155,37 @@ class Sandbox:
         self.limits = limits or Limits()
         self.uid = int(uid)
         self.bwrap = bwrap_path() if bwrap is None else (bwrap or None)
-        self.isolated = self.bwrap is not None
+        self.is_root = os.geteuid() == 0
+        problem = "not found" if self.bwrap is None else self._probe()
+        self.isolated = not problem
         if not self.isolated:
-            message = ("bubblewrap (bwrap) not found: student code will run WITHOUT "
+            message = (f"bubblewrap (bwrap) {problem}: student code will run WITHOUT "
                        "isolation (it can read the course directory and the network); "
-                       "install bubblewrap to grade safely")
+                       "install bubblewrap (and allow user namespaces) to grade safely")
             if require_isolation:
                 raise IsolationError(message)
             if warn:
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
                 print(f"WARNING: {message}", file=sys.stderr)
-        self.is_root = os.geteuid() == 0
         self.python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
         self.base_prefix = os.path.realpath(sys.base_prefix)
         names = CORE_PACKAGES + (PLOT_PACKAGES if plotting else ())
         self.packages = _package_paths(names)
         self._tree = Path(tempfile.mkdtemp(prefix="lr_course_sandbox_"))
         self._build_tree()
+
+    def _probe(self) -> str:
+        """'' if bwrap can make a sandbox here, else what went wrong (e.g. no user namespaces)."""
+        flags = (["--unshare-pid", "--unshare-net"] if self.is_root else
+                 ["--unshare-all", "--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid)])
+        try:
+            proc = subprocess.run([self.bwrap, "--die-with-parent", *flags, "--ro-bind", "/", "/",
+                                   "--", "/bin/true"], capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"cannot run ({type(exc).__name__})"
+        if proc.returncode != 0:
+            return "does not work here (" + proc.stderr.decode(errors="replace").strip()[:200] + ")"
+        return ""
 
     # -- the curated tree --------------------------------------------------------------
 

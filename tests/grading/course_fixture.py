@@ -95,6 +95,16 @@ def add_cell(nb: dict, source: str, after_grade_id: str | None = None, index: in
     return nb
 
 
+def require_bwrap():
+    """Skip without bubblewrap, but FAIL in CI (CI=true): isolation must be tested there."""
+    import pytest
+    from lr_course.grading.sandbox import bwrap_path
+    if bwrap_path() is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("bubblewrap (bwrap) is missing in CI", pytrace=False)
+        pytest.skip("needs bubblewrap")
+
+
 _RELEASED = {}
 
 

@@ -13,14 +13,18 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
-from course_fixture import course_copy, solution_notebook, submit, wrong_notebook
+from course_fixture import require_bwrap, course_copy, solution_notebook, submit, wrong_notebook
 from lr_course.grading.batch import grade_assignment
-from lr_course.grading.sandbox import Limits, bwrap_path
+from lr_course.grading.sandbox import Limits
 
 ATTACKS = sorted(Path(__file__).parent.joinpath("attacks").glob("*.attack"))
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap")]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _bwrap():
+    require_bwrap()
 
 
 def parse(path):

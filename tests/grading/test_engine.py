@@ -16,23 +16,27 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
-from course_fixture import add_cell, course_copy, solution_notebook, submit  # noqa: E402
+from course_fixture import require_bwrap, add_cell, course_copy, solution_notebook, submit  # noqa: E402
 from lr_course.grading import spec  # noqa: E402
 from lr_course.grading.batch import MARKER, CourseError, grade_assignment  # noqa: E402
 from lr_course.grading.engine import Grader, check_notebook  # noqa: E402
-from lr_course.grading.sandbox import IsolationError, Sandbox, bwrap_path  # noqa: E402
+from lr_course.grading.sandbox import IsolationError, Sandbox  # noqa: E402
 from lr_course.grading.submission import load_source  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCE = REPO / "autograder" / "source" / "ps2_adaptive" / "ps2_adaptive.ipynb"
 
-needs_bwrap = pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap")
+@pytest.fixture
+def needs_bwrap_fixture():
+    require_bwrap()
+
+
+needs_bwrap = pytest.mark.usefixtures("needs_bwrap_fixture")
 
 
 @pytest.fixture(scope="module")
 def box():
-    if bwrap_path() is None:
-        pytest.skip("needs bubblewrap")
+    require_bwrap()
     with Sandbox() as sandbox:
         yield sandbox
 
@@ -113,6 +117,7 @@ def test_nan_answers_are_wrong_with_a_reason_not_a_crash(box, tmp_path_factory):
 
 
 @needs_bwrap
+@pytest.mark.slow
 def test_a_hanging_call_fails_alone_and_the_rest_are_graded(tmp_path_factory):
     course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("engine") / "course")
     # rmsprop hangs (the student's own cells never call it, the grader's calls do)

@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
-from course_fixture import AUTOGRADER, course_copy, solution_notebook, submit  # noqa: E402
+from course_fixture import require_bwrap, AUTOGRADER, course_copy, solution_notebook, submit  # noqa: E402
 from lr_course.grading.batch import grade_assignment  # noqa: E402
-from lr_course.grading.sandbox import bwrap_path  # noqa: E402
 from lr_course.grading.submission import MAX_NOTEBOOK_BYTES  # noqa: E402
 
 MALFORMED = Path(__file__).parent / "malformed"
@@ -24,8 +23,12 @@ REASONS = {
     "no_notebook": "no notebook",
 }
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bwrap_path() is None, reason="needs bubblewrap")]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True)
+def _bwrap():
+    require_bwrap()
 
 
 @pytest.fixture(scope="module")

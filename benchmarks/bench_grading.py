@@ -1,0 +1,144 @@
+"""Grade one synthetic class with `nbgrader autograde` and with the sandboxed engine.
+
+    .venv/bin/python benchmarks/bench_grading.py [--students 100] [--workers 2]
+
+Builds a throwaway nbgrader course (``autograder/`` released with nbgrader), submits the same
+number of honest ps2_adaptive notebooks to two copies of it, then grades one copy with
+``nbgrader autograde ps2_adaptive`` (serial, a Jupyter kernel per notebook) and the other with
+``lr-course grade ps2_adaptive`` (bubblewrap sandboxes, ``--workers`` at once). Prints both
+wall times, the ratio, whether every student's score is identical in the two gradebooks,
+and the engine's per-submission overhead beyond the cells' own compute time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ASSIGNMENT = "ps2_adaptive"
+_SOLUTION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[^\n]*\n?", re.MULTILINE)
+
+
+def _run(cmd, cwd):
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(map(str, cmd))} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return seconds, proc
+
+
+def _source(cell):
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def build_class(root: Path, students: int) -> Path:
+    course = root / "course"
+    course.mkdir()
+    shutil.copy(REPO / "autograder" / "nbgrader_config.py", course)
+    shutil.copytree(REPO / "autograder" / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
+    _run([BIN / "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], course)
+    release = json.loads((course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    source = json.loads((course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
+    answers = {c["metadata"]["nbgrader"]["grade_id"]: _SOLUTION.sub("", _source(c))
+               for c in source["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("solution")}
+    for i in range(students):
+        nb = json.loads(json.dumps(release))
+        for cell in nb["cells"]:
+            gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if gid in answers:   # honest, and each one a little different
+                cell["source"] = f"# student {i:03d}\n" + answers[gid]
+        folder = course / "submitted" / f"student{i:03d}" / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb))
+        (folder / "timestamp.txt").write_text("2026-01-01 12:00:00.000000 UTC")
+    return course
+
+
+def scores(course: Path) -> dict:
+    con = sqlite3.connect(course / "gradebook.db")
+    rows = con.execute(
+        "select student.id, sum(coalesce(grade.manual_score, grade.auto_score, 0)) from grade "
+        "join submitted_notebook on grade.notebook_id = submitted_notebook.id "
+        "join submitted_assignment on submitted_notebook.assignment_id = submitted_assignment.id "
+        "join student on student.id = submitted_assignment.student_id group by student.id"
+    ).fetchall()
+    con.close()
+    return {student: float(total) for student, total in rows}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary courses")
+    args = parser.parse_args(argv)
+    if shutil.which("bwrap") is None:
+        print("WARNING: bubblewrap is missing: the engine runs unisolated", file=sys.stderr)
+    root = Path(tempfile.mkdtemp(prefix="bench_grading_"))
+    try:
+        print(f"building a class of {args.students} honest {ASSIGNMENT} submissions ...",
+              flush=True)
+        base = build_class(root, args.students)
+        engine_course = root / "engine"
+        shutil.copytree(base, engine_course)
+        nbgrader_course = base
+
+        print("grading with nbgrader autograde ...", flush=True)
+        t_nbgrader, _ = _run([BIN / "nbgrader", "autograde", ASSIGNMENT], nbgrader_course)
+        print(f"  {t_nbgrader:.1f} s", flush=True)
+
+        print(f"grading with the sandboxed engine ({args.workers} workers) ...", flush=True)
+        t_engine, proc = _run([BIN / "lr-course", "grade", ASSIGNMENT, "--quiet",
+                               "--workers", str(args.workers), "--require-isolation"]
+                              if shutil.which("bwrap") else
+                              [BIN / "lr-course", "grade", ASSIGNMENT, "--quiet",
+                               "--workers", str(args.workers)], engine_course)
+        print(f"  {t_engine:.1f} s", flush=True)
+
+        a, b = scores(nbgrader_course), scores(engine_course)
+        identical = a == b and len(a) == args.students
+        markers = [json.loads(p.read_text())["result"] for p in
+                   engine_course.glob(f"autograded/*/{ASSIGNMENT}/.lr_course_result.json")]
+        compute = sum(m["compute_seconds"] for m in markers)
+        per_sub = sum(m["seconds"] for m in markers)
+        n = max(len(markers), 1)
+        print()
+        print(f"students                      {args.students}")
+        print(f"nbgrader autograde            {t_nbgrader:8.1f} s   "
+              f"({t_nbgrader / args.students * 1000:.0f} ms per submission)")
+        print(f"lr-course grade (sandboxed)   {t_engine:8.1f} s   "
+              f"({t_engine / args.students * 1000:.0f} ms per submission, {args.workers} workers)")
+        print(f"speed-up                      {t_nbgrader / t_engine:8.1f} x")
+        print(f"identical scores              {identical}"
+              + ("" if identical else f"  (nbgrader {sorted(set(a.values()))}, "
+                                      f"engine {sorted(set(b.values()))}, "
+                                      f"{sum(a.get(s) != b.get(s) for s in a | b)} differ)"))
+        print(f"cells' own compute            {compute / n * 1000:8.0f} ms per submission")
+        print(f"overhead beyond compute       {(per_sub - compute) / n * 1000:8.0f} ms per submission "
+              "(sandbox start, interpreter and numpy import, judging)")
+        print(f"overhead, wall-clock share    {(t_engine * args.workers - compute) / n * 1000:8.0f} ms "
+              "per submission (whole command x workers, minus compute)")
+        return 0 if identical else 1
+    finally:
+        if args.keep:
+            print(f"courses kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
