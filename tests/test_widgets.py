@@ -437,6 +437,13 @@ def test_every_explorer_has_a_static_png_and_a_widget(fixture, request):
     assert saved.shape == shown.shape
     assert np.mean(np.any(saved != shown, axis=-1)) < 0.005
     assert explorer.png() == bytes(explorer.image.value)
+    # Every axes with its tick labels and titles fits in the frame (nothing cut off at an edge).
+    renderer = explorer.figure.canvas.get_renderer()
+    frame = explorer.figure.bbox
+    for ax in explorer.figure.axes:
+        box = ax.get_tightbbox(renderer)
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, (fixture, ax.get_title())
+        assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, (fixture, ax.get_title())
 
 
 def test_log_slider_ends_are_accepted_despite_round_off(step_size, race):

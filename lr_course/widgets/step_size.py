@@ -138,6 +138,7 @@ class StepSizeExplorer(Explorer):
         fig.suptitle(" ", fontsize=11)
         self._title = ax2.text(0.5, 0.985, " ", transform=fig.transFigure, ha="center",
                                va="top", fontsize=11, animated=True)
+        self._title.set_in_layout(False)  # the blank suptitle already holds its place
 
     # --- the model: recompute, then move the artists -------------------------------------
 

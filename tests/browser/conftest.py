@@ -17,6 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+LESSONS = ROOT / "notebooks"
 CHROMIUM = os.environ.get("LR_COURSE_CHROMIUM", "/usr/bin/chromium")
 # Flags that keep Chromium quiet and offline in a container: no sandbox (we are often root in
 # CI), no GPU, and none of the background calls home that would only add console noise.
@@ -56,7 +57,7 @@ def artifacts():
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, artifacts):
-    """Start JupyterLab on 127.0.0.1 over a copy of the demo notebook; yield (url, token, root)."""
+    """Start JupyterLab on 127.0.0.1 over a copy of the demo and the lessons; yield (url, token, root)."""
     if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
         _missing(f"Chromium not found at {CHROMIUM}")
     try:
@@ -68,6 +69,8 @@ def lab(tmp_path_factory, artifacts):
     root = tmp / "notebooks"
     root.mkdir()
     shutil.copy(HERE / "explorer_demo.ipynb", root / "explorer_demo.ipynb")
+    for lesson in LESSONS.glob("*.ipynb"):  # copies: the browser's edits never touch the repo
+        shutil.copy(lesson, root / lesson.name)
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     # Keep the user's JupyterLab settings and workspaces out of it, and theirs out of ours.
