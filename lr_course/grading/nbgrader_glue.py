@@ -147,27 +147,68 @@ def _timestamp(path):
 def grade(course, assignment, *, students=None, progress=None) -> dict:
     """nbgrader autograde of every submitted student (or ``students``) into the gradebook.
 
-    ``progress(done, total, student)`` is called after each student. Returns
-    ``{student: {"score", "max_score"} or {"error": reason}}``.
+    All students go through ONE nbgrader Autograde run (its start-up costs seconds, so a run
+    per student would be several times slower); ``progress(done, total, student)`` is
+    called as nbgrader reaches each student. Returns ``{student: {"score", "max_score"}}``,
+    or ``{"error": reason}`` for a student whose submission nbgrader could not grade.
     """
+    import logging
+    import re
+
+    from nbgrader.converters import Autograde
+    from nbgrader.utils import capture_log, temp_attrs
     course = find_course(course)
     _check_assignment(course, assignment)
-    students = list(students) if students is not None else submitted_students(course, assignment)
+    submitted = submitted_students(course, assignment)
+    students = list(students) if students is not None else submitted
     if not students:
         raise GradingError(f"no submissions of {assignment} under {course / 'submitted'}")
+    missing = sorted(set(students) - set(submitted))
+    if missing:
+        raise GradingError(f"no submission of {assignment} for: {', '.join(missing)}")
     nbapi = api(course)
     if not (course / "release" / assignment).is_dir():
         _ok(nbapi.generate_assignment(assignment, force=True, create=True), "generate_assignment")
+    seen = []
+    pattern = re.compile(r"Autograding .*/autograded/([^/]+)/")
+
+    class Progress(logging.Handler):
+        def emit(self, record):
+            match = pattern.search(record.getMessage())
+            if match and match.group(1) not in seen:
+                seen.append(match.group(1))
+                if progress is not None:
+                    progress(len(seen), len(students), match.group(1))
+
+    # A glob that matches exactly the chosen students (nbgrader takes one pattern).
+    glob = "*" if set(students) == set(submitted) else \
+        (students[0] if len(students) == 1 else None)
+    batches = [glob] if glob is not None else students
+    log = ""
+    for student_glob in batches:
+        with temp_attrs(nbapi.coursedir, assignment_id=assignment, student_id=student_glob):
+            app = Autograde(coursedir=nbapi.coursedir, parent=nbapi)
+            app.force = True
+            app.create_student = True
+            handler = Progress()
+            app.log.addHandler(handler)
+            try:
+                result = capture_log(app)
+            finally:
+                app.log.removeHandler(handler)
+        log += str(result.get("error") or "") + str(result.get("log") or "")
     results = {}
-    for done, student in enumerate(students, 1):
-        result = nbapi.autograde(assignment, student, force=True, create=True)
-        if result.get("success"):
+    for student in students:
+        try:
             results[student] = student_score(course, assignment, student)
-        else:
-            results[student] = {"error": _last_line(result.get("error") or result.get("log"))}
-        if progress is not None:
-            progress(done, len(students), student)
+        except Exception:  # noqa: BLE001 - nbgrader's MissingEntry: this one was not graded
+            results[student] = {"error": _student_error(log, student)}
     return results
+
+
+def _student_error(log, student):
+    lines = [x for x in log.splitlines() if f"/{student}/" in x or "Error" in x]
+    return _last_line("\n".join(lines)) if lines else "nbgrader could not grade this submission"
 
 
 def _last_line(text):
