@@ -64,7 +64,8 @@ class Feedback:
         right: what the answer gets right, one sentence each.
         wrong: what the answer gets wrong, one sentence each.
         hint: a pointer towards the mistake (never the expected value), or None.
-        note: a remark about the progress record (e.g. that it could not be saved), or None.
+        note: a remark about the progress record (the lesson's count, or why it could not be
+            saved), or None.
     """
 
     exercise: str
@@ -371,8 +372,8 @@ def _save(record: dict, path: Path) -> None:
     os.replace(tmp, path)  # atomic: a crash never leaves half a record
 
 
-def _record_pass(exercise_id: str, path: Path | None = None) -> str | None:
-    """Note a pass in the record; returns a note for the learner if it could not be saved."""
+def _record_pass(exercise_id: str, path: Path | None = None) -> str:
+    """Note a pass in the record; returns a note for the learner (progress, or why not saved)."""
     path = Path(path) if path is not None else progress_path()
     record = load_progress(path)
     entry = record["exercises"].setdefault(exercise_id, {})
@@ -382,7 +383,10 @@ def _record_pass(exercise_id: str, path: Path | None = None) -> str | None:
         _save(record, path)
     except OSError as error:
         return f"your progress could not be saved to {path} ({error})"
-    return None
+    lesson = exercise_id.split(".", 1)[0]
+    ids = [i for i in _registry() if i.split(".", 1)[0] == lesson]
+    done = sum(i in record["exercises"] for i in ids)
+    return f"saved: {done} of {len(ids)} exercises of lesson {lesson} passed"
 
 
 def reset_progress(path: Path | str | None = None) -> None:
