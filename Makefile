@@ -39,7 +39,9 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 html: $(STAMP)
-	$(BIN)/jupyter nbconvert --to html --execute --output-dir _build/html notebooks/*.ipynb
+	# Without widget state the explorers' static PNGs are embedded, so the pages work offline.
+	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.store_widget_state=False \
+		--output-dir _build/html notebooks/*.ipynb
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache .hypothesis
