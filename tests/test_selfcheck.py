@@ -202,3 +202,22 @@ def test_reset_and_show_progress(progress_file, capsys):
     out = capsys.readouterr().out
     assert "Start here" in out and "Review" in out
     assert "<table>" in progress_report()._repr_html_()
+
+
+def test_lessons_and_registry_agree():
+    """Every check_answer id in a lesson is registered; each exercise of 00-03 appears in its lesson."""
+    from pathlib import Path
+
+    import nbformat
+
+    registry = selfcheck._registry()
+    notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+    used = {}
+    for path in notebooks:
+        source = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+        used[path.name[:2]] = set(re.findall(r"check_answer\(\s*[\"'](\d\d\.\w+)[\"']", source))
+        assert used[path.name[:2]] <= set(registry), path.name
+        assert all(i.startswith(path.name[:2] + ".") for i in used[path.name[:2]]), path.name
+    for exercise_id in ids_of_lessons_00_03():
+        lesson = exercise_id[:2]
+        assert exercise_id in used.get(lesson, set()), f"{exercise_id} is not used in lesson {lesson}"
