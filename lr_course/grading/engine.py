@@ -57,6 +57,8 @@ class CheckResult:
 class TestResult:
     """One graded test cell: its points and the checks behind them."""
 
+    __test__ = False               # not a pytest test class, despite its name
+
     grade_id: str
     points: float
     score: float

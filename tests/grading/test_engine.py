@@ -61,6 +61,7 @@ def test_unknown_assignment_is_a_value_error():
 
 
 @needs_bwrap
+@pytest.mark.slow   # releases the course with nbgrader (once per session)
 def test_solution_scores_full_marks_and_blank_release_scores_zero(box, tmp_path_factory):
     course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("engine") / "course")
     grader = Grader("ps2_adaptive", load_source(SOURCE), box)
@@ -93,6 +94,7 @@ ADAM_BODY = (
 
 
 @needs_bwrap
+@pytest.mark.slow   # releases the course with nbgrader (once per session)
 def test_numpy_warnings_are_reported_not_zeroed(box, tmp_path_factory):
     course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("engine") / "course")
     noisy = "    _ = np.exp(np.float64(1000.0))   # overflows: a warning, not an error\n" + ADAM_BODY
@@ -104,6 +106,7 @@ def test_numpy_warnings_are_reported_not_zeroed(box, tmp_path_factory):
 
 
 @needs_bwrap
+@pytest.mark.slow   # releases the course with nbgrader (once per session)
 def test_nan_answers_are_wrong_with_a_reason_not_a_crash(box, tmp_path_factory):
     course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("engine") / "course")
     body = ADAM_BODY.replace("return params - step", "return params * np.nan")
