@@ -5,13 +5,16 @@ BIN    := $(VENV)/bin
 # The stamp is rebuilt whenever the package's dependencies change.
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lab test test-fast bench html release grade clean help
+.PHONY: lab test test-fast bench html release grade report clean-notebooks clean help
 
 help:
 	@echo "make lab     create .venv, install the course and its kernel, open JupyterLab on the lessons"
 	@echo "make test    run the whole test suite (package, notebooks, grader, browser)"
 	@echo "make bench   print the benchmark figures"
 	@echo "make html    execute the lessons and render them to _build/html"
+	@echo "make release A=ps1_schedules   release an assignment of the course in autograder/"
+	@echo "make grade   A=ps1_schedules   grade everything submitted for it (sandboxed)"
+	@echo "make report  A=ps1_schedules   grade distribution and pass rate per test"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("lr-course needs Python 3.10 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
@@ -42,6 +45,15 @@ html: $(STAMP)
 	# Without widget state the explorers' static PNGs are embedded, so the pages work offline.
 	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.store_widget_state=False \
 		--output-dir _build/html notebooks/*.ipynb
+
+# The instructor's one-liners, on the course in autograder/ (any nbgrader course: COURSE=dir).
+COURSE ?= autograder
+release grade report: $(STAMP)
+	@test -n "$(A)" || { echo "say which assignment: make $@ A=ps1_schedules"; exit 2; }
+	$(BIN)/lr-course $@ $(A) --course $(COURSE)
+
+clean-notebooks: $(STAMP)
+	$(BIN)/python tools/strip_notebooks.py
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache .hypothesis
