@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["History", "train"]
+__all__ = ["History", "noisy_sgd_runs", "train"]
 
 
 @dataclass
@@ -299,3 +299,49 @@ def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, r
         params=np.array(trajectory) if record_params else None,
         name=getattr(optimizer, "name", ""),
     )
+
+
+def noisy_sgd_runs(lrs, curvature, sigma, x0, num_runs, rng, blowup=1e8):
+    r"""Mean loss of ``num_runs`` independent SGD runs on a 1-D quadratic with noisy gradients.
+
+    .. math::
+
+        x_{k+1} = x_k - \mathrm{lr}_k (\lambda x_k + \sigma \xi_k), \qquad
+        \text{loss}_k = \tfrac12 \lambda\, \overline{x_k^2}
+
+    with :math:`\lambda` = ``curvature``, :math:`\sigma` = ``sigma``, :math:`\xi_k` standard
+    normal per run, drawn from ``rng`` one step at a time (the order
+    :class:`~lr_course.problems.NoisyGradient` draws in, so results match :func:`train` on it).
+    It is :func:`train` specialised to this one problem, fast enough to redraw under a slider
+    (the schedule designer) and cheap enough to average thousands of runs (lesson 03).
+
+    Args:
+        lrs: the lr of each step, shape (num_steps,).
+        curvature: lambda > 0; sigma: noise level >= 0; x0: start of every run.
+        num_runs: number of runs, >= 1; rng: a ``numpy.random.Generator``.
+        blowup: a mean loss above ``blowup * max(loss_0, 1)`` counts as diverged (as in train).
+
+    Returns:
+        ``(mean_loss, diverged_at)``: mean loss after 0 .. k updates (length up to
+        num_steps + 1; it stops at divergence) and the step of divergence or None.
+
+    >>> loss, diverged_at = noisy_sgd_runs(np.full(100, 0.1), 1.0, 0.0, 1.0, 3,
+    ...                                     np.random.default_rng(0))
+    >>> round(float(loss[-1] / loss[0]), 6) == round(0.9 ** 200, 6), diverged_at
+    (True, None)
+    """
+    lrs = np.asarray(lrs, dtype=float)
+    noise = sigma * rng.standard_normal((len(lrs), num_runs))
+    x = np.full(num_runs, float(x0))
+    mean_loss = np.empty(len(lrs) + 1)
+    limit = blowup * max(0.5 * curvature * x0**2, 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k, lr in enumerate(lrs):
+            mean_loss[k] = 0.5 * curvature * np.dot(x, x) / num_runs
+            if not mean_loss[k] <= limit:  # also catches NaN
+                return mean_loss[: k + 1], k
+            x = x - lr * (curvature * x + noise[k])
+        mean_loss[-1] = 0.5 * curvature * np.dot(x, x) / num_runs
+    if not mean_loss[-1] <= limit:
+        return mean_loss, len(lrs)
+    return mean_loss, None

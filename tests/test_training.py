@@ -11,7 +11,7 @@ from lr_course import schedules
 from lr_course.models import LogisticRegression
 from lr_course.optimizers import adam, sgd
 from lr_course.problems import NoisyGradient, Quadratic
-from lr_course.training import History, train
+from lr_course.training import History, noisy_sgd_runs, train
 
 
 @pytest.fixture(scope="module")
@@ -260,3 +260,24 @@ def test_bad_problem_optimizer_and_batch_size(model):
         train(Quadratic([1.0]), 0.1)
     with pytest.raises(ValueError, match="batch_size"):
         train(model, sgd(lr=0.1), batch_size=model.num_train + 1)
+
+
+# --------------------------------------------------------------------------- noisy_sgd_runs
+
+
+def test_noisy_sgd_runs_matches_train_on_noisy_gradient():
+    schedule = schedules.step_decay(0.4, drop_every=10)
+    runs, num_steps = 7, 40
+    problem = NoisyGradient(Quadratic(np.full(runs, 2.0), x0=np.full(runs, 1.5)), sigma=0.7,
+                            rng=np.random.default_rng(3))
+    reference = train(problem, sgd(schedule), num_steps=num_steps).loss / runs
+    ours, diverged_at = noisy_sgd_runs(schedule(np.arange(num_steps)), 2.0, 0.7, 1.5, runs,
+                                       np.random.default_rng(3))
+    assert diverged_at is None
+    np.testing.assert_allclose(ours, reference, rtol=1e-12)
+
+
+def test_noisy_sgd_runs_reports_divergence():
+    loss, diverged_at = noisy_sgd_runs(np.full(100, 2.5), 1.0, 0.1, 1.0, 4,
+                                       np.random.default_rng(0))
+    assert diverged_at is not None and len(loss) == diverged_at + 1 and loss[-1] > 1e8

@@ -233,32 +233,6 @@ def designer():
     return widgets.schedule_designer("cosine_decay", {"lr0": 0.5}, num_runs=100, num_steps=200)
 
 
-def test_noisy_sgd_runs_matches_train_on_noisy_gradient():
-    from lr_course import schedules
-    from lr_course.optimizers import sgd
-    from lr_course.problems import NoisyGradient, Quadratic
-    from lr_course.training import train
-    from lr_course.widgets.designer import noisy_sgd_runs
-
-    schedule = schedules.step_decay(0.4, drop_every=10)
-    runs, num_steps = 7, 40
-    problem = NoisyGradient(Quadratic(np.full(runs, 2.0), x0=np.full(runs, 1.5)), sigma=0.7,
-                            rng=np.random.default_rng(3))
-    reference = train(problem, sgd(schedule), num_steps=num_steps).loss / runs
-    ours, diverged_at = noisy_sgd_runs(schedule(np.arange(num_steps)), 2.0, 0.7, 1.5, runs,
-                                       np.random.default_rng(3))
-    assert diverged_at is None
-    np.testing.assert_allclose(ours, reference, rtol=1e-12)
-
-
-def test_noisy_sgd_runs_reports_divergence():
-    from lr_course.widgets.designer import noisy_sgd_runs
-
-    loss, diverged_at = noisy_sgd_runs(np.full(100, 2.5), 1.0, 0.1, 1.0, 4,
-                                       np.random.default_rng(0))
-    assert diverged_at is not None and len(loss) == diverged_at + 1 and loss[-1] > 1e8
-
-
 def test_designer_decay_beats_the_noise_floor_constant_sits_on_it(designer):
     tail = slice(-20, None)
     assert np.mean(designer.mean_loss[tail]) < 0.2 * designer.floor

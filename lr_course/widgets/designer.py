@@ -1,15 +1,15 @@
 """The schedule designer: a schedule's lr curve and what it does to noisy SGD.
 
 Many independent runs of SGD on the 1-D quadratic ``f(x) = lambda x^2 / 2`` with Gaussian
-gradient noise are simulated at once by :func:`noisy_sgd_runs`. Their mean loss is drawn for the
-chosen schedule and for the constant ``lr0`` it starts from, against that constant rate's
-noise floor :func:`lr_course.analysis.noise_floor`. Both runs use the same seed, so any gap
-between the curves comes from the schedule, not from luck.
+gradient noise are simulated at once by :func:`lr_course.training.noisy_sgd_runs`. Their mean
+loss is drawn for the chosen schedule and for the constant ``lr0`` it starts from, against that
+constant rate's noise floor :func:`lr_course.analysis.noise_floor`. Both runs use the same seed,
+so any gap between the curves comes from the schedule, not from luck.
 
 Why not :func:`lr_course.training.train` on a :class:`~lr_course.problems.NoisyGradient`: it
 computes the same numbers (a test checks they agree exactly) but its general per-step
-machinery costs ~80 ms for 300 steps, too slow for a slider; here the schedule is evaluated
-once for all steps and each step is three vector operations.
+machinery costs ~80 ms for 300 steps, too slow for a slider; ``noisy_sgd_runs`` evaluates the
+schedule once for all steps and each step is three vector operations.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy as np
 
 from lr_course import schedules
 from lr_course.analysis import noise_floor
+from lr_course.training import noisy_sgd_runs
 from lr_course.widgets._view import Explorer, log_slider, new_figure, show
 
 # Which controls each schedule uses, and how its factory is called from them. ``T`` is the
@@ -42,50 +43,6 @@ DESIGNS = {
     "one_cycle": (("pct_start",),
                   lambda p, T: schedules.one_cycle(p["lr0"], T, pct_start=p["pct_start"])),
 }
-
-
-def noisy_sgd_runs(lrs, curvature, sigma, x0, num_runs, rng, blowup=1e8):
-    r"""Mean loss of ``num_runs`` independent SGD runs on a 1-D quadratic with noisy gradients.
-
-    .. math::
-
-        x_{k+1} = x_k - \mathrm{lr}_k (\lambda x_k + \sigma \xi_k), \qquad
-        \text{loss}_k = \tfrac12 \lambda\, \overline{x_k^2}
-
-    with :math:`\lambda` = ``curvature``, :math:`\sigma` = ``sigma``, :math:`\xi_k` standard
-    normal per run, drawn from ``rng`` one step at a time (the order
-    :class:`~lr_course.problems.NoisyGradient` draws in, so results match ``train`` on it).
-
-    Args:
-        lrs: the lr of each step, shape (num_steps,).
-        curvature: lambda > 0; sigma: noise level >= 0; x0: start of every run.
-        num_runs: number of runs, >= 1; rng: a ``numpy.random.Generator``.
-        blowup: a mean loss above ``blowup * max(loss_0, 1)`` counts as diverged (as in train).
-
-    Returns:
-        ``(mean_loss, diverged_at)``: mean loss after 0 .. k updates (length up to
-        num_steps + 1; it stops at divergence) and the step of divergence or None.
-
-    >>> loss, diverged_at = noisy_sgd_runs(np.full(100, 0.1), 1.0, 0.0, 1.0, 3,
-    ...                                     np.random.default_rng(0))
-    >>> round(float(loss[-1] / loss[0]), 6) == round(0.9 ** 200, 6), diverged_at
-    (True, None)
-    """
-    lrs = np.asarray(lrs, dtype=float)
-    noise = sigma * rng.standard_normal((len(lrs), num_runs))
-    x = np.full(num_runs, float(x0))
-    mean_loss = np.empty(len(lrs) + 1)
-    limit = blowup * max(0.5 * curvature * x0**2, 1.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        for k, lr in enumerate(lrs):
-            mean_loss[k] = 0.5 * curvature * np.dot(x, x) / num_runs
-            if not mean_loss[k] <= limit:  # also catches NaN
-                return mean_loss[: k + 1], k
-            x = x - lr * (curvature * x + noise[k])
-        mean_loss[-1] = 0.5 * curvature * np.dot(x, x) / num_runs
-    if not mean_loss[-1] <= limit:
-        return mean_loss, len(lrs)
-    return mean_loss, None
 
 
 @dataclass
