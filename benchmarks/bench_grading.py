@@ -112,7 +112,7 @@ def main(argv=None):
         a, b = scores(nbgrader_course), scores(engine_course)
         identical = a == b and len(a) == args.students
         markers = [json.loads(p.read_text())["result"] for p in
-                   engine_course.glob(f"autograded/*/{ASSIGNMENT}/.lr_course_result.json")]
+                   engine_course.glob(f".lr-course/results/{ASSIGNMENT}/*.json")]
         compute = sum(m["compute_seconds"] for m in markers)
         per_sub = sum(m["seconds"] for m in markers)
         n = max(len(markers), 1)

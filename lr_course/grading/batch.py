@@ -10,7 +10,7 @@
 * the gradebook is populated the way ``nbgrader autograde`` does it (student, submission,
   an ``auto_score`` per grade cell, ``needs_manual_grade`` for written answers, comments),
   so formgrader hand-grading and ``nbgrader export`` work as usual;
-* resumable: the marker ``autograded/<student>/<assignment>/.lr_course_result.json`` is
+* resumable: the marker ``.lr-course/results/<assignment>/<student>.json`` is
   written (atomically, by rename) after that student's gradebook rows are committed. A
   re-run skips students whose marker matches their submission's sha256; a student whose
   rows were written but whose marker was not (a SIGKILL in between) is graded again and
@@ -37,15 +37,20 @@ from lr_course.grading.feedback import to_html, to_markdown
 from lr_course.grading.sandbox import Limits, Sandbox
 from lr_course.grading.submission import SubmissionError, load_source, read_notebook
 
-__all__ = ["grade_assignment", "BatchReport", "CourseError", "MARKER", "LOCK",
+__all__ = ["grade_assignment", "BatchReport", "CourseError", "marker_path", "LOCK",
            "load_results", "course_settings"]
 
-MARKER = ".lr_course_result.json"
 LOCK = ".lr_course_grading.lock"
 
 
 class CourseError(RuntimeError):
     """The course directory is not ready for grading (the message says what to do)."""
+
+
+def marker_path(course_dir, assignment: str, student: str) -> Path:
+    """Where a student's result marker lives: outside ``autograded/``, because nbgrader's
+    generate_feedback copies that folder, hidden files included, to the student."""
+    return Path(course_dir, ".lr-course", "results", assignment, f"{student}.json")
 
 
 @dataclass
@@ -137,9 +142,9 @@ def _students(course_dir: Path, assignment: str, requested) -> tuple[list, list]
 def load_results(course_dir, assignment: str) -> dict:
     """student -> SubmissionResult, from the markers of earlier runs."""
     out = {}
-    for marker in Path(course_dir, "autograded").glob(f"*/{assignment}/{MARKER}"):
+    for marker in marker_path(course_dir, assignment, "x").parent.glob("*.json"):
         with contextlib.suppress(ValueError, KeyError, TypeError, OSError):
-            out[marker.parent.parent.name] = SubmissionResult.from_dict(
+            out[marker.stem] = SubmissionResult.from_dict(
                 json.loads(marker.read_text())["result"])
     return out
 
@@ -203,7 +208,7 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         jobs = []
         for student in todo:
             path = course_dir / "submitted" / student / assignment / f"{name}.ipynb"
-            marker = course_dir / "autograded" / student / assignment / MARKER
+            marker = marker_path(course_dir, assignment, student)
             if not force and _up_to_date(marker, path):
                 report.resumed.append(student)
                 continue
@@ -329,7 +334,9 @@ class _Writer:
         feedback_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(feedback_dir / f"{self.name}.html", to_html(result))
         _atomic_write(feedback_dir / f"{self.name}.md", to_markdown(result))
-        _atomic_write(out_dir / MARKER, json.dumps(
+        marker = marker_path(self.course_dir, self.assignment, student)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(marker, json.dumps(
             {"digest": result.digest, "written": time.time(), "result": result.to_dict()}))
 
     def _submitted_cells(self, result):
@@ -383,12 +390,12 @@ def _test_cell(src_cell, test) -> dict:
         return cell
     lines = [f"[{'PASS' if c.passed else 'FAIL'}] {c.description}: {c.message}"
              + (f"\n       hint: {c.hint}" if c.hint else "") for c in test.checks]
-    text = "\n".join(lines) + "\n"
-    if test.passed:
-        cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": text}]
-    else:
-        cell["outputs"] = [{"output_type": "error", "ename": "AssertionError",
-                            "evalue": f"{test.grade_id} failed", "traceback": text.splitlines()}]
+    # What check() shows in a kernel: the report on stdout, then an AssertionError on failure,
+    # so formgrader and nbgrader's feedback (which shortens tracebacks) keep the hints.
+    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}]
+    if not test.passed:
+        cell["outputs"].append({"output_type": "error", "ename": "AssertionError",
+                                "evalue": f"{test.grade_id} failed", "traceback": []})
     return cell
 
 

@@ -6,6 +6,7 @@ added to a submission that otherwise has two wrong optimizers (the baseline), an
 baseline and one student per attack) is graded in ONE batch, as a real class would be.
 """
 
+import html
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
 from course_fixture import require_bwrap, course_copy, solution_notebook, submit, wrong_notebook
-from lr_course.grading.batch import grade_assignment
+from lr_course.grading.batch import grade_assignment, marker_path
 from lr_course.grading.sandbox import Limits
 
 ATTACKS = sorted(Path(__file__).parent.joinpath("attacks").glob("*.attack"))
@@ -118,6 +119,22 @@ def test_feedback_does_not_leak_hidden_tests(batch):
     course, report, _ = batch
     text = (course / "feedback" / "baseline" / "ps2_adaptive" / "ps2_adaptive.html").read_text()
     assert "check(" not in text and "BEGIN HIDDEN" not in text and "FAIL" in text
-    marker = json.loads((course / "autograded" / "baseline" / "ps2_adaptive"
-                         / ".lr_course_result.json").read_text())
+    marker = json.loads(marker_path(course, "ps2_adaptive", "baseline").read_text())
     assert marker["result"]["score"] == report.results["baseline"].score
+
+
+@pytest.mark.slow
+def test_nbgrader_feedback_after_engine_grading_teaches_without_leaking(batch):
+    """`lr-course feedback` (nbgrader generate_feedback) on the engine's autograded copy."""
+    from lr_course.grading import nbgrader_glue as glue
+    course, report, _ = batch
+    glue.feedback(course, "ps2_adaptive", "baseline")
+    folder = course / "feedback" / "baseline" / "ps2_adaptive"
+    text = (folder / "ps2_adaptive.html").read_text()
+    hints = [c.hint for t in report.results["baseline"].tests for c in t.checks if c.hint]
+    assert hints and all(html.escape(h, quote=False) in text for h in hints)
+    from lr_course.grading import spec
+    hidden_ids = [cid for t in spec.ASSIGNMENTS["ps2_adaptive"] if t.hidden for cid in t.check_ids]
+    assert hidden_ids and "BEGIN HIDDEN" not in text
+    assert not [cid for cid in hidden_ids if f'"{cid}"' in html.unescape(text)]
+    assert sorted(p.name for p in folder.iterdir()) == ["ps2_adaptive.html"]

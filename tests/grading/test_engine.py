@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
 from course_fixture import require_bwrap, add_cell, course_copy, solution_notebook, submit  # noqa: E402
 from lr_course.grading import spec  # noqa: E402
-from lr_course.grading.batch import MARKER, CourseError, grade_assignment  # noqa: E402
+from lr_course.grading.batch import CourseError, grade_assignment, marker_path  # noqa: E402
 from lr_course.grading.engine import Grader, check_notebook  # noqa: E402
 from lr_course.grading.sandbox import IsolationError, Sandbox  # noqa: E402
 from lr_course.grading.submission import load_source  # noqa: E402
@@ -199,14 +199,14 @@ def test_sigkill_mid_batch_then_rerun_finishes_the_rest(tmp_path_factory):
     course = _course_with(tmp_path_factory, students, slow=("s3",))
     proc = subprocess.Popen([sys.executable, "-c", GRADER, str(course), "1"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    markers = [course / "autograded" / s / "ps2_adaptive" / MARKER for s in students[:3]]
+    markers = [marker_path(course, "ps2_adaptive", s) for s in students[:3]]
     deadline = time.monotonic() + 120
     while not all(m.exists() for m in markers):
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)          # s3 is in its sandbox, sleeping
     proc.wait()
-    assert not (course / "autograded" / "s3" / "ps2_adaptive" / MARKER).exists()
+    assert not marker_path(course, "ps2_adaptive", "s3").exists()
     report = grade_assignment(course, "ps2_adaptive", progress=False)
     assert sorted(report.resumed) == students[:3]
     assert sorted(report.graded) == students[3:]
