@@ -24,8 +24,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lr-course)" > /dev/null
 	touch $(STAMP)
 
+# Jupyter refuses to start as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 # One BLAS thread per process: the suite runs notebooks, kernels and grading workers side by side
 # on two cores, and oversubscribed BLAS threads make small matrix products 5-10x slower.

@@ -40,10 +40,17 @@ def _progress(done, total, student):
 
 
 def _cmd_lab(args):
+    import os
     root = Path(__file__).resolve().parents[1] / "notebooks"
     notebooks = Path(args.notebooks) if args.notebooks else root
-    return subprocess.call([sys.executable, "-m", "jupyter", "lab",
-                            f"--notebook-dir={notebooks}"])
+    if not notebooks.is_dir():
+        print(f"lr-course: error: no lessons folder at {notebooks}; pass the notebooks/ folder "
+              "of a clone of the course", file=sys.stderr)
+        return EXIT_USAGE
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")   # Jupyter refuses root otherwise (containers, CI)
+    return subprocess.call(command)
 
 
 def _cmd_release(args):
