@@ -3,9 +3,9 @@
 The sandbox is a fresh set of Linux namespaces (mount, pid, network, ipc, uts) whose file
 system holds only what a student's answer may use: the system libraries and the Python
 standard library read-only, numpy (and matplotlib, so that plotting cells still run), a
-curated copy of the course modules the applied parts need (``lr_course.problems``,
-``lr_course.models`` and the dataset), the runner and the check API (``spec.py``), a
-private ``/tmp`` and the submission's own directory read-only. The rest of
+curated copy of the course modules the applied parts need (``lr_course.problems`` with the
+surfaces it re-exports, ``lr_course.models`` and the dataset), the runner and the check API
+(``spec.py``), a private ``/tmp`` and the submission's own directory read-only. The rest of
 ``lr_course`` (schedules, optimizers, search, finder, grading and its reference
 solutions), the course directory, the gradebook and other students' work are simply not
 there. There is no network (only a loopback device in a new network namespace) and the
@@ -53,7 +53,7 @@ REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed")
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
 _PKG_DIR = Path(__file__).resolve().parent.parent   # lr_course/
 # Course modules a student's code (and spec's "train" kind) may import inside.
-COURSE_MODULES = ("problems.py", "models.py", "data")
+COURSE_MODULES = ("problems.py", "surfaces.py", "_points.py", "models.py", "data")
 # Installed packages the sandbox provides: numpy always; matplotlib and its dependencies
 # so that an honest plotting cell does not fail (with the Agg backend, nothing displayed).
 CORE_PACKAGES = ("numpy",)
