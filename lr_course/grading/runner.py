@@ -17,8 +17,8 @@ student's code prints goes to stderr, which the parent caps)::
 
 Order of business, all before any student code: switch to the unprivileged uid (when
 started as root inside bwrap), set the resource limits, move stdout aside, read the job,
-import numpy and the check API (``spec.py``, loaded from a file: the ``lr_course.grading``
-package is not in the sandbox) and snapshot what the student might patch. A cell that
+import numpy and the check API (``codec.py`` then ``spec.py``, loaded from files: the
+``lr_course.grading`` package is not in the sandbox) and snapshot what the student might patch. A cell that
 raises is recorded and the next cell runs. Before each graded call, whatever the cells
 patched is reported and undone, so the recording runs on pristine numpy and builtins.
 
@@ -161,6 +161,7 @@ def main(argv=None):
     sys.path[:0] = opts["path"]
     sys.dont_write_bytecode = True
     import numpy
+    codec = _load("lr_course_grading_codec", opts["codec"])   # spec imports it by this name
     spec = _load("lr_course_grading_spec", opts["spec"])
     flags = _load("lr_course_grading_flags", opts["flags"])
     import copy
@@ -170,7 +171,7 @@ def main(argv=None):
     watched = {"builtins": builtins, "numpy": numpy,
                "numpy.linalg": numpy.linalg, "numpy.random": numpy.random, "math": math,
                "copy": copy, "warnings": warnings, "json": json, "sys": sys,
-               "spec": spec, "flags": flags, "runner": sys.modules[__name__]}
+               "codec": codec, "spec": spec, "flags": flags, "runner": sys.modules[__name__]}
     watch = flags.RuntimeWatch(watched)
     calls = [spec.Call.from_data(c) for c in job.get("calls", [])]
 

@@ -5,9 +5,9 @@ system holds only what a student's answer may use: the system libraries and the 
 standard library read-only, numpy (and matplotlib, so that plotting cells still run), a
 curated copy of the course modules the applied parts need (``lr_course.problems`` with the
 surfaces it re-exports, ``lr_course.models`` and the dataset), the runner and the check API
-(``spec.py``), a private ``/tmp`` and the submission's own directory read-only. The rest of
-``lr_course`` (schedules, optimizers, search, finder, grading and its reference
-solutions), the course directory, the gradebook and other students' work are simply not
+(``spec.py`` and its ``codec.py``), a private ``/tmp`` and the submission's own directory
+read-only. The rest of ``lr_course`` (schedules, optimizers, search, finder, grading and its
+reference solutions), the course directory, the gradebook and other students' work are simply not
 there. There is no network (only a loopback device in a new network namespace) and the
 code runs as an unprivileged uid.
 
@@ -206,7 +206,7 @@ class Sandbox:
         engine = tree / "engine"
         engine.mkdir()
         here = Path(__file__).resolve().parent
-        for name in ("runner.py", "spec.py", "flags.py"):
+        for name in ("runner.py", "codec.py", "spec.py", "flags.py"):
             shutil.copy2(here / name, engine / name)
         site = tree / "site"   # unisolated mode: symlinks to the allowed packages
         site.mkdir()
@@ -243,7 +243,8 @@ class Sandbox:
     def _runner_args(self, root: str, site_paths: list[str]) -> list[str]:
         lim = self.limits
         args = [f"{root}/engine/runner.py",
-                "--spec", f"{root}/engine/spec.py", "--flags", f"{root}/engine/flags.py",
+                "--codec", f"{root}/engine/codec.py", "--spec", f"{root}/engine/spec.py",
+                "--flags", f"{root}/engine/flags.py",
                 "--memory", str(lim.memory_bytes), "--nproc", str(lim.max_processes),
                 "--cpu", str(lim.cpu_seconds), "--fsize", str(lim.file_bytes),
                 "--job-bytes", str(lim.job_bytes)]

@@ -1,0 +1,218 @@
+"""The safe JSON codec between the grader and the sandbox: :func:`encode` and :func:`decode`.
+
+Calls and Records (:mod:`lr_course.grading.spec`) cross the process boundary as JSON, never
+pickle. :func:`encode` turns numpy arrays and scalars, tuples, dicts and the placeholders
+:class:`RngSeed` and :class:`Objective` into JSON-able data, each non-primitive value a dict
+with exactly one marker key; anything else becomes :class:`Unsupported`, of which only the
+type name survives. :func:`decode` reads untrusted data: it never executes code, and it
+raises :class:`CodecError` on malformed data or data over the size limits below.
+
+Like spec.py this runs INSIDE the sandbox (the runner loads it from a file), so it imports
+only the standard library and numpy.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CodecError", "Objective", "RngSeed", "Unsupported", "decode", "encode"]
+
+# What untrusted data may cost to decode: generous for honest answers, small enough that a
+# flood cannot exhaust memory.
+MAX_ARRAY_BYTES = 8 * 2**20    # one encoded array (8 MiB of raw data)
+MAX_TOTAL_BYTES = 64 * 2**20   # all arrays in one decode
+MAX_NODES = 200_000            # containers + scalars in one decode
+MAX_DEPTH = 32                 # nesting depth in one decode
+MAX_STR_CHARS = 100_000        # one string
+_ALLOWED_KINDS = "biufc"       # numpy dtype kinds the codec carries
+
+
+class CodecError(ValueError):
+    """Raised by :func:`decode` on data that is malformed or over the size limits."""
+
+
+@dataclass(frozen=True)
+class RngSeed:
+    """Placeholder for ``numpy.random.default_rng(seed)``, created at execution time."""
+
+    seed: int
+
+
+@dataclass(frozen=True)
+class Objective:
+    """Placeholder for a catalogue objective ``f(lr) -> score`` (see ``spec.OBJECTIVES``)."""
+
+    name: str
+    options: dict = field(default_factory=dict)  # keyword arguments of the builder
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """What a value the codec cannot carry decodes to (only its type name survives)."""
+
+    type_name: str
+
+
+# --- the codec ------------------------------------------------------------------------
+
+
+def encode(obj: Any) -> Any:
+    """Encode ``obj`` as JSON-able data (arrays as dtype + shape + base64 bytes).
+
+    Every non-primitive value becomes a dict with exactly one marker key, so decoding is
+    unambiguous; anything outside the supported types becomes ``{"__unsupported__": name}``.
+
+    >>> decode(encode({"m": np.zeros(2), "t": 3}))["t"]
+    3
+    >>> encode(object())
+    {'__unsupported__': 'object'}
+    """
+    return _encode(obj, 0)
+
+
+def _encode(obj, depth):
+    if depth > MAX_DEPTH:
+        return {"__unsupported__": "too deeply nested"}
+    if obj is None or isinstance(obj, (bool, str)) and type(obj) in (bool, str):
+        if isinstance(obj, str) and len(obj) > MAX_STR_CHARS:
+            return obj[:MAX_STR_CHARS]
+        return obj
+    if type(obj) is int:
+        # JSON ints are unbounded in Python, but keep absurd ones out of the record.
+        return obj if abs(obj) < 2**63 else {"__unsupported__": "int too large"}
+    if type(obj) is float:
+        return obj if math.isfinite(obj) else {"__float__": repr(obj)}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in _ALLOWED_KINDS or obj.dtype.fields is not None:
+            return {"__unsupported__": f"ndarray of dtype {obj.dtype}"}
+        if obj.nbytes > MAX_ARRAY_BYTES:
+            return {"__unsupported__": "ndarray too large"}
+        return {"__ndarray__": {"dtype": obj.dtype.str, "shape": list(obj.shape),
+                                "data": base64.b64encode(obj.tobytes(order="C")).decode("ascii")}}
+    if isinstance(obj, np.generic):
+        if obj.dtype.kind not in _ALLOWED_KINDS:
+            return {"__unsupported__": type(obj).__name__}
+        arr = np.asarray(obj)
+        return {"__npscalar__": {"dtype": arr.dtype.str,
+                                 "data": base64.b64encode(arr.tobytes()).decode("ascii")}}
+    if type(obj) is tuple:
+        return {"__tuple__": [_encode(x, depth + 1) for x in obj]}
+    if type(obj) is list:
+        return [_encode(x, depth + 1) for x in obj]
+    if type(obj) is dict:
+        if not all(type(k) is str for k in obj):
+            return {"__unsupported__": "dict with non-str keys"}
+        return {"__dict__": {k: _encode(v, depth + 1) for k, v in obj.items()}}
+    if type(obj) is RngSeed:
+        return {"__rng__": int(obj.seed)}
+    if type(obj) is Objective:
+        return {"__objective__": {"name": obj.name, "options": _encode(obj.options, depth + 1)}}
+    if type(obj) is Unsupported:
+        return {"__unsupported__": obj.type_name}
+    return {"__unsupported__": type(obj).__name__[:100]}
+
+
+def decode(data: Any) -> Any:
+    """Decode what :func:`encode` produced; never executes code, bounds sizes.
+
+    Raises :class:`CodecError` (a ``ValueError``) on malformed or oversized data.
+
+    >>> decode(encode((1, np.float32(2.5), [np.arange(3)])))
+    (1, np.float32(2.5), [array([0, 1, 2])])
+    >>> decode({"__pickle__": "..."})
+    Traceback (most recent call last):
+    ...
+    lr_course.grading.codec.CodecError: unknown marker in {'__pickle__'}
+    """
+    budget = {"nodes": 0, "bytes": 0}
+    return _decode(data, 0, budget)
+
+
+def _decode(data, depth, budget):
+    budget["nodes"] += 1
+    if budget["nodes"] > MAX_NODES:
+        raise CodecError(f"more than {MAX_NODES} values")
+    if depth > MAX_DEPTH:
+        raise CodecError(f"nested deeper than {MAX_DEPTH}")
+    if data is None or type(data) in (bool, int, float):
+        if type(data) is int and abs(data) >= 2**63:
+            raise CodecError("integer out of range")
+        return data
+    if type(data) is str:
+        if len(data) > MAX_STR_CHARS:
+            raise CodecError("string too long")
+        return data
+    if type(data) is list:
+        return [_decode(x, depth + 1, budget) for x in data]
+    if type(data) is not dict or len(data) != 1:
+        raise CodecError(f"unexpected {type(data).__name__} of length "
+                         f"{len(data) if isinstance(data, dict) else '-'}")
+    (marker, body), = data.items()
+    if marker == "__ndarray__":
+        return _decode_array(body, budget, scalar=False)
+    if marker == "__npscalar__":
+        return _decode_array(body, budget, scalar=True)
+    if marker == "__float__":
+        if body not in ("nan", "inf", "-inf"):
+            raise CodecError(f"bad float {body!r:.40}")
+        return float(body)
+    if marker == "__tuple__":
+        if type(body) is not list:
+            raise CodecError("bad tuple")
+        return tuple(_decode(x, depth + 1, budget) for x in body)
+    if marker == "__dict__":
+        if type(body) is not dict or not all(type(k) is str for k in body):
+            raise CodecError("bad dict")
+        return {k: _decode(v, depth + 1, budget) for k, v in body.items()}
+    if marker == "__rng__":
+        if type(body) is not int or not 0 <= body < 2**63:
+            raise CodecError("bad rng seed")
+        return RngSeed(body)
+    if marker == "__objective__":
+        if type(body) is not dict or type(body.get("name")) is not str:
+            raise CodecError("bad objective")
+        options = _decode(body.get("options", {"__dict__": {}}), depth + 1, budget)
+        if type(options) is not dict:
+            raise CodecError("bad objective options")
+        return Objective(body["name"], options)
+    if marker == "__unsupported__":
+        if type(body) is not str:
+            raise CodecError("bad unsupported marker")
+        return Unsupported(body[:100])
+    raise CodecError(f"unknown marker in {set(data)}")
+
+
+def _decode_array(body, budget, scalar):
+    if type(body) is not dict or type(body.get("dtype")) is not str or type(body.get("data")) is not str:
+        raise CodecError("bad array")
+    try:
+        dtype = np.dtype(body["dtype"])
+    except TypeError as exc:
+        raise CodecError(f"bad dtype {body['dtype']!r:.40}") from exc
+    if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.itemsize > 32:
+        raise CodecError(f"dtype {dtype} not allowed")
+    shape = () if scalar else body.get("shape")
+    if type(shape) is not list and not scalar or not all(type(n) is int and 0 <= n for n in shape):
+        raise CodecError("bad shape")
+    if len(shape) > 32:
+        raise CodecError("too many dimensions")
+    count = math.prod(shape)
+    nbytes = count * dtype.itemsize
+    if nbytes > MAX_ARRAY_BYTES or len(body["data"]) > 4 * (MAX_ARRAY_BYTES // 3 + 4):
+        raise CodecError("array too large")
+    budget["bytes"] += nbytes
+    if budget["bytes"] > MAX_TOTAL_BYTES:
+        raise CodecError("arrays too large in total")
+    try:
+        raw = base64.b64decode(body["data"], validate=True)
+    except ValueError as exc:
+        raise CodecError("bad base64 data") from exc
+    if len(raw) != nbytes:
+        raise CodecError("array data does not match its shape")
+    arr = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+    return arr[()] if scalar else arr
