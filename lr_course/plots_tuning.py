@@ -14,18 +14,14 @@ import math
 import numpy as np
 import matplotlib.pyplot as plt
 
+from lr_course.plots import _axes
+
 __all__ = [
     "plot_schedule_gallery",
     "plot_range_test",
     "plot_search_layout",
     "plot_mean_square",
 ]
-
-
-def _axes(ax, figsize=(5.5, 3.6)):
-    if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return ax
 
 
 def plot_schedule_gallery(panels, num_steps, *, ncols=4, logy=False, mark=None, panel_size=(2.9, 2.1)):

@@ -259,6 +259,15 @@ def as_number(answer: Any, verdict: Verdict, what: str = "your answer") -> float
     return value
 
 
+def is_function(answer: Any, verdict: Verdict, name: str) -> bool:
+    """Whether the answer is a function, after telling the learner what to pass if it is not."""
+    if callable(answer):
+        return True
+    verdict.bad(f"the answer should be your function `{name}`, got {type(answer).__name__}",
+                f"Pass the function itself: `check_answer(..., {name})`, without calling it.")
+    return False
+
+
 def call_answer(function, *args):
     """Call a learner's function; a None result means the template is not filled in yet."""
     result = function(*args)

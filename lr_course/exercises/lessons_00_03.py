@@ -9,17 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_course.selfcheck import Verdict, as_number, call_answer, check_number, exercise
+from lr_course.selfcheck import (Verdict, as_number, call_answer, check_number, exercise,
+                                  is_function)
 
 _ALWAYS = "Go back to the formula in the lesson and redo it step by step."
-
-
-def _function(answer, verdict: Verdict, name: str) -> bool:
-    if callable(answer):
-        return True
-    verdict.bad(f"the answer should be your function `{name}`, got {type(answer).__name__}",
-                f"Pass the function itself: `check_answer(..., {name})`, without calling it.")
-    return False
 
 
 # --- 00 start here ----------------------------------------------------------------------------
@@ -40,7 +33,7 @@ def _one_step(answer, verdict: Verdict) -> None:
 
 @exercise("00.gd_loop", "a gradient-descent loop")
 def _gd_loop(answer, verdict: Verdict) -> None:
-    if not _function(answer, verdict, "gd"):
+    if not is_function(answer, verdict, "gd"):
         return
     rng = np.random.default_rng(7)
     cases = [(3.0, 0.1, 10), (-2.0, 0.4, 5), (1.5, 0.05, 0)]
@@ -112,7 +105,7 @@ def _regime(answer, verdict: Verdict) -> None:
 
 @exercise("01.contraction", "the per-step contraction factor")
 def _contraction(answer, verdict: Verdict) -> None:
-    if not _function(answer, verdict, "contraction"):
+    if not is_function(answer, verdict, "contraction"):
         return
     rng = np.random.default_rng(11)
     cases = [(0.1, np.array([1.0, 4.0])), (0.45, np.array([0.5, 2.0, 4.0])), (0.01, np.array([3.0]))]
@@ -256,7 +249,7 @@ def _lr_for_floor(answer, verdict: Verdict) -> None:
 
 @exercise("03.pareto", "the time-against-accuracy front")
 def _pareto(answer, verdict: Verdict) -> None:
-    if not _function(answer, verdict, "pareto_front"):
+    if not is_function(answer, verdict, "pareto_front"):
         return
     rng = np.random.default_rng(3)
     cases = [

@@ -14,15 +14,8 @@ import math
 import numpy as np
 
 from lr_course import quiz
-from lr_course.selfcheck import Verdict, as_number, call_answer, check_number, exercise
-
-
-def _function(answer, verdict: Verdict, name: str) -> bool:
-    if callable(answer):
-        return True
-    verdict.bad(f"the answer should be your function `{name}`, got {type(answer).__name__}",
-                f"Pass the function itself: `check_answer(..., {name})`, without calling it.")
-    return False
+from lr_course.selfcheck import (Verdict, as_number, call_answer, check_number, exercise,
+                                  is_function)
 
 
 # --- 04 schedules -------------------------------------------------------------------------------
@@ -49,7 +42,7 @@ def _cosine_hold(lr0, step, total_steps, lr_min):
 
 @exercise("04.cosine_hold", "cosine decay that holds its final value")
 def _cosine(answer, verdict: Verdict) -> None:
-    if not _function(answer, verdict, "cosine"):
+    if not is_function(answer, verdict, "cosine"):
         return
     cases = [(0.1, 100, 0.0), (1.0, 7, 0.1), (0.05, 1, 0.01)]
     for lr0, total, lr_min in cases:
@@ -143,7 +136,7 @@ def _range_test_rule(answer, verdict: Verdict) -> None:
 
 @exercise("05.simulate_top", "check 1 - (1 - q)^n by simulation")
 def _simulate_top(answer, verdict: Verdict) -> None:
-    if not _function(answer, verdict, "simulate_top"):
+    if not is_function(answer, verdict, "simulate_top"):
         return
     for q, n in [(0.05, 20), (0.2, 3), (0.01, 100)]:
         estimates = [call_answer(answer, q, n, 4000, np.random.default_rng(seed)) for seed in (1, 2)]
