@@ -41,6 +41,7 @@ def draw(summary: dict, assignment: str, png_path):
     ax1.hist(totals, bins=bins, color="tab:blue", edgecolor="white")
     ax1.set_xlabel("score")
     ax1.set_ylabel("students")
+    ax1.yaxis.get_major_locator().set_params(integer=True)   # a count of students
     ax1.set_title(f"{assignment}: scores of {len(totals)} students")
     names = list(summary["pass_rate"])
     ax2.barh(names, [summary["pass_rate"][n] for n in names], color="tab:green")
