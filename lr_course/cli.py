@@ -122,23 +122,20 @@ def _cmd_report(args):
 
 
 def _cmd_check(args):
-    from functools import partial
-
-    from lr_course.grading.engine import sandbox_executor
-    from lr_course.grading.local import format_report, grade_notebook
-    from lr_course.grading.sandbox import IsolationError, Sandbox
+    """One notebook through the batch's engine (sandbox, flags, judging), for its author."""
+    from lr_course.grading.engine import check_notebook
+    from lr_course.grading.feedback import check_summary, format_report
+    from lr_course.grading.sandbox import IsolationError
     try:
-        box = Sandbox(require_isolation=args.require_isolation)
+        result = check_notebook(args.notebook, args.assignment,
+                                require_isolation=args.require_isolation)
     except IsolationError as exc:
         print(f"lr-course: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    with box:
-        result = grade_notebook(args.notebook, assignment=args.assignment,
-                                executor=partial(sandbox_executor, sandbox=box))
     if args.json:
-        print(json.dumps(result, indent=1))
+        print(json.dumps(check_summary(result, args.notebook), indent=1))
     else:
-        print(format_report(result))
+        print(format_report(result, args.notebook))
 
 
 def build_parser():
@@ -196,7 +193,7 @@ def build_parser():
 
 def main(argv=None):
     """Entry point of the ``lr-course`` console script."""
-    from lr_course.grading.local import GradingError
+    from lr_course.grading.submission import GradingError
     args = build_parser().parse_args(argv)
     try:
         code = args.func(args)

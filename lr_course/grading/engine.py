@@ -14,7 +14,10 @@ The flow for one notebook (:meth:`Grader.grade_file`):
 5. judge every check here, in the grader's process, against the reference
    (``spec.judge_safely``); a test cell earns its points when all its checks pass.
 
-Batches over a class, with the gradebook, live in :mod:`~lr_course.grading.batch`.
+Batches over a class, with the gradebook, live in :mod:`~lr_course.grading.batch`;
+:func:`check_notebook` is the same path for one notebook (``lr-course check``), and
+:func:`~lr_course.grading.feedback.format_report` / :func:`~lr_course.grading.feedback.check_summary`
+render its result for the student.
 """
 
 from __future__ import annotations
@@ -32,10 +35,10 @@ import numpy as np
 from lr_course.grading import spec
 from lr_course.grading.flags import Flag, scan_cells
 from lr_course.grading.sandbox import Sandbox
-from lr_course.grading.submission import (SourceNotebook, SubmissionError, read_notebook,
-                                          student_cells, transform_magics)
+from lr_course.grading.submission import (SourceNotebook, SubmissionError, identify,
+                                          read_notebook, student_cells, transform_magics)
 
-__all__ = ["Grader", "SubmissionResult", "TestResult", "CheckResult", "sandbox_executor",
+__all__ = ["Grader", "SubmissionResult", "TestResult", "CheckResult", "run_calls",
            "check_notebook", "MAX_RUNS"]
 
 MAX_RUNS = 3   # sandbox runs per submission: the first, and resumptions after a stuck call
@@ -120,7 +123,10 @@ class Grader:
         assignment: a name in ``spec.ASSIGNMENTS`` (e.g. ``"ps2_adaptive"``).
         source: the instructor's source notebook (defines which cells are tests and
             lets tampering be detected); None grades from the registry alone.
-        sandbox: where student code runs; a default :class:`Sandbox` when None.
+        sandbox: where student code runs; a default :class:`Sandbox` when None. Anything
+            with the Sandbox's ``run(job, folder) -> SandboxResult`` and ``isolated`` will
+            do: tests grade trusted code in-process with
+            :class:`~lr_course.grading.inprocess.InProcess`, through this same path.
         run_key: the per-run secret the cases' seeds derive from (fresh when None).
     """
 
@@ -294,38 +300,37 @@ def _parse(raw: bytes) -> dict:
     return out
 
 
-# -- the same engine for `lr-course check` and grading.local ------------------------------
-
-def sandbox_executor(cells, calls, workdir, *, sandbox: Sandbox | None = None):
-    """An executor for :func:`lr_course.grading.local.grade_notebook` using the sandbox."""
-    from lr_course.grading.local import ExecResult
-    box = sandbox if sandbox is not None else _default_sandbox()
-    sources = [transform_magics(c) for c in cells]
-    records, errors, _, info = run_calls(box, sources, list(calls), Path(workdir))
-    note = "" if info["reason"] == "ok" else info["runs"][0]["detail"]
-    if not box.isolated:
-        note = (note + "; " if note else "") + "not isolated (bubblewrap missing)"
-    return ExecResult(records, [f"code cell {i}: {e}" for i, e in errors], note)
-
-
-_SANDBOX = []
-
-
-def _default_sandbox() -> Sandbox:
-    if not _SANDBOX:
-        _SANDBOX.append(Sandbox())
-    return _SANDBOX[0]
-
+# -- the same engine for `lr-course check` -----------------------------------------------
 
 def check_notebook(path, assignment: str | None = None, *, require_isolation: bool = False,
-                   source: SourceNotebook | None = None) -> SubmissionResult:
-    """Grade one notebook for its author (``lr-course check``): same engine, no gradebook."""
-    from lr_course.grading import local
-    if assignment is None:
-        try:
-            nb, _ = read_notebook(path)
-            assignment = local.identify(nb, path)
-        except SubmissionError as exc:
-            raise local.GradingError(str(exc)) from None
+                   source: SourceNotebook | None = None, sandbox=None,
+                   run_key: bytes | None = None) -> SubmissionResult:
+    """Grade one notebook for its author (``lr-course check``): the batch's engine, no gradebook.
+
+    The assignment is recognised from the notebook (:func:`~lr_course.grading.submission.identify`);
+    ``assignment``, when given, must agree. The seed comes from a fresh ``run_key`` (or the
+    one given) and the file's name, as a batch's comes from the student's id.
+
+    Args:
+        path: the notebook.
+        assignment: refuse the notebook unless it is of this assignment.
+        require_isolation: raise :class:`~lr_course.grading.sandbox.IsolationError` rather
+            than run without bubblewrap (only when ``sandbox`` is None).
+        source: the instructor's source notebook, if at hand (tampering is then flagged).
+        sandbox: where the code runs; None opens (and closes) a :class:`Sandbox`. Tests pass
+            :class:`~lr_course.grading.inprocess.InProcess` for trusted code.
+        run_key: the secret the cases' seed derives from (fresh when None).
+
+    Raises:
+        SubmissionError: the file is not a readable notebook of a graded assignment, or
+            not of ``assignment``.
+    """
+    nb, _ = read_notebook(path)
+    found = identify(nb, path)
+    if assignment is not None and found != assignment:
+        raise SubmissionError(f"{path} is a notebook of {found}, not of {assignment}")
+    student = Path(path).stem
+    if sandbox is not None:
+        return Grader(found, source, sandbox, run_key).grade_file(path, student)
     with Sandbox(require_isolation=require_isolation) as box:
-        return Grader(assignment, source, box).grade_file(path, student=Path(path).stem)
+        return Grader(found, source, box, run_key).grade_file(path, student)

@@ -2,14 +2,17 @@
 
 Rendered from a :class:`~lr_course.grading.engine.SubmissionResult` only, which holds the
 checks' descriptions, messages and hints (written not to reveal expected values) and never
-the test cells' code: hidden tests stay hidden, expected values stay unknown.
+the test cells' code: hidden tests stay hidden, expected values stay unknown. The batch
+writes :func:`to_markdown` and :func:`to_html` into the feedback folder; ``lr-course check``
+prints :func:`format_report` (or :func:`check_summary` as JSON), which add the engine's
+flags and whether the code ran isolated, since there the student is also the one running it.
 """
 
 from __future__ import annotations
 
 import html
 
-__all__ = ["to_markdown", "to_html", "to_text"]
+__all__ = ["to_markdown", "to_html", "format_report", "check_summary"]
 
 
 def _lines(result) -> list[tuple[str, str]]:
@@ -39,11 +42,47 @@ def _lines(result) -> list[tuple[str, str]]:
     return out
 
 
-def to_text(result) -> str:
-    """Plain text, as ``lr-course check`` prints it."""
-    indent = {"title": "", "test": "  ", "check": "      ", "hint": "          ",
-              "note": "  note: ", "problem": "  "}
-    return "\n".join(indent[kind] + text for kind, text in _lines(result))
+def _run_note(result) -> str:
+    """How the run went, when that matters: stopped early, or not isolated."""
+    sandbox = result.sandbox or {}
+    note = ""
+    if sandbox.get("reason") not in (None, "ok") and sandbox.get("runs"):
+        note = sandbox["runs"][0]["detail"]
+    if sandbox.get("isolated") is False:
+        note = (note + "; " if note else "") + "not isolated (ran without bubblewrap)"
+    return note
+
+
+def check_summary(result, notebook) -> dict:
+    """The JSON of ``lr-course check --json``: the result's fields, the notebook and a note."""
+    return {"notebook": str(notebook), **result.to_dict(), "note": _run_note(result)}
+
+
+def format_report(result, notebook) -> str:
+    """The plain-text report ``lr-course check`` prints: failures, hints, flags, the score."""
+    lines = [f"{notebook}: {result.assignment}"]
+    if result.status != "graded":
+        lines.append(f"  not graded: {result.reason}")
+    for t in result.tests:
+        tag = " (hidden)" if t.hidden else ""
+        lines.append(f"  {'PASS' if t.passed else 'FAIL'} {t.grade_id}{tag}: "
+                     f"{t.score:g}/{t.points:g}")
+        for c in t.checks:
+            if not c.passed:
+                lines.append(f"      - {c.description}: {c.message}")
+                if c.hint:
+                    lines.append(f"        hint: {c.hint}")
+            for w in c.warnings:
+                lines.append(f"        note: numpy warned '{w}' (not penalised)")
+    lines += [f"  note: {n}" for n in result.notes]
+    lines += [f"  error in your {e}" for e in result.cell_errors]
+    for f in result.flags:
+        where = f" (code cell {f.cell})" if f.cell is not None else ""
+        lines.append(f"  flagged ({f.code}){where}: {f.message}")
+    if _run_note(result):
+        lines.append(f"  note: {_run_note(result)}")
+    lines.append(f"score: {result.score:g}/{result.max_score:g}")
+    return "\n".join(lines)
 
 
 def to_markdown(result) -> str:

@@ -14,7 +14,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from lr_course.grading.local import GradingError, identify, read_notebook
+from lr_course.grading.submission import GradingError, identify, read_notebook
 
 ASSIGNMENT_NAMES = ("ps1_schedules", "ps2_adaptive", "ps3_tuning")
 
@@ -121,7 +121,7 @@ def collect(course, assignment, source=None) -> dict:
                 skipped[student] = "no notebook found"
                 continue
             try:
-                nb = read_notebook(notebooks[0])
+                nb, _ = read_notebook(notebooks[0])
                 found = identify(nb, notebooks[0])
                 if found != assignment:
                     raise GradingError(f"{notebooks[0].name} is a notebook of {found}")

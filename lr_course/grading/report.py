@@ -57,7 +57,7 @@ def draw(summary: dict, assignment: str, png_path):
 def write_report(course, assignment, scores: dict, outdir=None):
     """Write the PNG and HTML report; return their paths."""
     if not scores:
-        from lr_course.grading.local import GradingError
+        from lr_course.grading.submission import GradingError
         raise GradingError(f"nothing graded yet for {assignment}: run `lr-course grade "
                            f"{assignment}` first")
     outdir = Path(outdir) if outdir is not None else Path(course) / "reports"

@@ -174,12 +174,25 @@ def main(argv=None):
                "codec": codec, "spec": spec, "flags": flags, "runner": sys.modules[__name__]}
     watch = flags.RuntimeWatch(watched)
     calls = [spec.Call.from_data(c) for c in job.get("calls", [])]
+    run_job(job.get("cells", []), calls, spec, watch, emit, perf)
+    return 0
 
+
+def run_job(cells, calls, spec, watch, emit, perf=time.perf_counter):
+    """Run ``cells`` in a fresh namespace, then record each call; ``emit`` every line.
+
+    The one place a student's cells are executed, in the sandbox (from :func:`main`) and,
+    for tests of trusted code, in the grader's own process
+    (:mod:`~lr_course.grading.inprocess`). ``watch`` reports and undoes tampering before
+    each call (a :class:`~lr_course.grading.flags.RuntimeWatch` in the sandbox); ``spec``
+    is the check API module. Everything it needs is passed in, so a cell that replaces
+    this module's globals cannot change what it does.
+    """
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     namespace["get_ipython"] = lambda: shell
     namespace["display"] = lambda *args, **kwargs: None
     shell = _Shell(namespace, watch)
-    for i, source in enumerate(job.get("cells", [])):
+    for i, source in enumerate(cells):
         start = perf()
         entry = {"cell": i, "ok": True, "error": ""}
         try:
@@ -201,8 +214,6 @@ def main(argv=None):
     if found:
         emit({"flags": found})
     emit({"end": True})
-    return 0
-
 
 if __name__ == "__main__":
     try:

@@ -7,6 +7,8 @@ a :class:`SubmissionError` with a sentence a student understands, or a note when
 can go on. :func:`student_cells` keeps every code cell that is the student's and drops every
 cell that claims to be a grader's test (test cells come from the SOURCE notebook and the
 check registry, never from the submission), flagging what was tampered with.
+:func:`identify` tells which assignment a notebook belongs to (``lr-course check`` and
+``lr-course collect`` use it).
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lr_course.grading import spec
 from lr_course.grading.flags import Flag
 
-__all__ = ["SubmissionError", "SourceNotebook", "read_notebook", "load_source",
-           "student_cells", "transform_magics", "MAX_NOTEBOOK_BYTES"]
+__all__ = ["GradingError", "SubmissionError", "SourceNotebook", "read_notebook", "load_source",
+           "identify", "student_cells", "transform_magics", "MAX_NOTEBOOK_BYTES"]
 
 MAX_NOTEBOOK_BYTES = 20 << 20     # a real assignment is a few hundred KB even with plots
 MAX_CELLS = 2000                  # more than any honest notebook
@@ -28,7 +31,14 @@ _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TES
                      re.MULTILINE | re.DOTALL)
 
 
-class SubmissionError(ValueError):
+class GradingError(Exception):
+    """A problem with what a person asked for (a file, a course, an assignment).
+
+    The ``lr-course`` command prints its message as one line and exits with status 2.
+    """
+
+
+class SubmissionError(GradingError, ValueError):
     """The submission cannot be graded; the message says why, for the student."""
 
 
@@ -50,23 +60,24 @@ def read_notebook(path: str | os.PathLike) -> tuple[dict, list[str]]:
     >>> read_notebook("/nonexistent/x.ipynb")
     Traceback (most recent call last):
     ...
-    lr_course.grading.submission.SubmissionError: no notebook at /nonexistent/x.ipynb
+    lr_course.grading.submission.SubmissionError: no notebook at /nonexistent/x.ipynb (no such file)
     """
     path = Path(path)
     if path.is_dir():
         raise SubmissionError(f"{path.name} is a directory, not a notebook file")
     if not path.is_file():
-        raise SubmissionError(f"no notebook at {path}")
+        raise SubmissionError(f"no notebook at {path} (no such file)")
     size = path.stat().st_size
     if size == 0:
-        raise SubmissionError(f"{path.name} is empty (0 bytes)")
+        raise SubmissionError(f"{path.name} is empty (0 bytes, so not valid JSON); "
+                              "was it saved completely?")
     if size > MAX_NOTEBOOK_BYTES:
         raise SubmissionError(f"{path.name} is {size >> 20} MiB, more than the "
                               f"{MAX_NOTEBOOK_BYTES >> 20} MiB a notebook may have "
                               "(clear large outputs before submitting)")
     raw = path.read_bytes()
     if b"\x00" in raw[:4096]:
-        raise SubmissionError(f"{path.name} is binary data, not a notebook")
+        raise SubmissionError(f"{path.name} is binary data (not valid JSON), not a notebook")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -83,8 +94,9 @@ def read_notebook(path: str | os.PathLike) -> tuple[dict, list[str]]:
         raise SubmissionError(f"{path.name} is JSON but not a notebook (no top-level object)")
     major = nb.get("nbformat")
     if major != 4:
-        raise SubmissionError(f"{path.name} has nbformat {major!r}; nbformat 4 is expected "
-                              "(save it with Jupyter 4 or later)")
+        found = "no nbformat field" if major is None else f"it has nbformat {major!r}"
+        raise SubmissionError(f"{path.name} is not a Jupyter notebook in nbformat 4 ({found}); "
+                              "save it with Jupyter 4 or later")
     cells = nb.get("cells")
     if not isinstance(cells, list):
         raise SubmissionError(f"{path.name} has no list of cells")
@@ -152,6 +164,32 @@ def load_source(path: str | os.PathLike) -> SourceNotebook:
             if meta.get("solution"):
                 src.answers.append(gid)
     return src
+
+
+def identify(nb: dict, path: str | os.PathLike | None = None) -> str:
+    """Which graded assignment ``nb`` is, from its cells' grade_ids (then its file name).
+
+    The assignment whose test cells' grade_ids the notebook shares most wins; a notebook
+    with none of them is recognised by an assignment name in its file name.
+
+    Raises:
+        SubmissionError: when it is a notebook of no graded assignment.
+
+    >>> identify({"cells": [{"metadata": {"nbgrader": {"grade_id": "test_adam"}}}]})
+    'ps2_adaptive'
+    """
+    ids = {_grade_meta(c).get("grade_id") for c in nb["cells"] if isinstance(c, dict)}
+    shared = {name: len(ids & {t.grade_id for t in tests})
+              for name, tests in spec.ASSIGNMENTS.items()}
+    best = max(shared, key=shared.get)
+    if shared[best] > 0:
+        return best
+    if path is not None:
+        for name in spec.ASSIGNMENTS:
+            if name in Path(path).name:
+                return name
+    raise SubmissionError(f"{path or 'the notebook'} is not a notebook of any graded "
+                          f"assignment ({', '.join(spec.ASSIGNMENTS)})")
 
 
 def student_cells(nb: dict, source: SourceNotebook | None, test_ids=()) -> tuple[list, list, list]:

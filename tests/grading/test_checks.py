@@ -1,7 +1,7 @@
 """The checks: they agree with the source notebooks, pass the reference, catch planted mistakes.
 
-Grading here runs the notebook's cells in-process (fast); tests/grading/test_workflow.py runs
-the same notebooks through real nbgrader.
+Grading here goes through the engine with the notebook's cells run in-process (fast);
+tests/grading/test_workflow.py runs the same notebooks through real nbgrader.
 """
 
 import ast
@@ -17,7 +17,8 @@ import pytest
 from lr_course.grading import spec
 from lr_course.grading.checks import ps1 as ps1_checks
 from lr_course.grading.checks import ps3 as ps3_checks
-from lr_course.grading.local import grade_notebook, in_process_executor
+from lr_course.grading.engine import check_notebook
+from lr_course.grading.inprocess import InProcess
 from lr_course.grading.reference import ps1, ps2, ps3
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +151,7 @@ def with_cell(nb, grade_id, source):
 def grade(nb, tmp_path, name="nb"):
     path = tmp_path / f"{name}.ipynb"
     nbformat.write(nb, path)
-    return grade_notebook(path, executor=in_process_executor, seed=1)
+    return check_notebook(path, sandbox=InProcess(), run_key=b"1").to_dict()
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
