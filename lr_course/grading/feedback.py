@@ -59,7 +59,21 @@ def check_summary(result, notebook) -> dict:
 
 
 def format_report(result, notebook) -> str:
-    """The plain-text report ``lr-course check`` prints: failures, hints, flags, the score."""
+    """The plain-text report ``lr-course check`` prints: failures, hints, flags, the score.
+
+    >>> from lr_course.grading.engine import CheckResult, SubmissionResult, TestResult
+    >>> check = CheckResult("c", "step_decay's values", False, "wrong from step 40 on",
+    ...                     "halve once per drop, not twice")
+    >>> result = SubmissionResult("me", "ps1_schedules", "graded", score=0.0, max_score=2.0,
+    ...     tests=[TestResult("test_step_decay", 2.0, 0.0, False, True, [check])],
+    ...     sandbox={"reason": "ok", "isolated": True})
+    >>> print(format_report(result, "mine.ipynb"))
+    mine.ipynb: ps1_schedules
+      FAIL test_step_decay (hidden): 0/2
+          - step_decay's values: wrong from step 40 on
+            hint: halve once per drop, not twice
+    score: 0/2
+    """
     lines = [f"{notebook}: {result.assignment}"]
     if result.status != "graded":
         lines.append(f"  not graded: {result.reason}")
@@ -77,8 +91,9 @@ def format_report(result, notebook) -> str:
     lines += [f"  note: {n}" for n in result.notes]
     lines += [f"  error in your {e}" for e in result.cell_errors]
     for f in result.flags:
-        where = f" (code cell {f.cell})" if f.cell is not None else ""
-        lines.append(f"  flagged ({f.code}){where}: {f.message}")
+        where = "" if f.cell is None else f" in code cell {f.cell}" + \
+            ("" if f.line is None else f", line {f.line}")
+        lines.append(f"  flagged{where}: {f.message} ({f.code})")
     if _run_note(result):
         lines.append(f"  note: {_run_note(result)}")
     lines.append(f"score: {result.score:g}/{result.max_score:g}")

@@ -96,6 +96,26 @@ def test_wrong_assignment_is_refused(capsys):
     assert code == 2 and "is a notebook of ps1_schedules, not of ps2_adaptive" in err
 
 
+@pytest.mark.filterwarnings("ignore:bubblewrap")
+def test_check_shows_flags_and_that_it_was_not_isolated(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LR_COURSE_BWRAP", "")       # as on a machine without bubblewrap
+    nb = source_nb("ps2_adaptive")
+    nb.cells.insert(0, nbformat.v4.new_code_cell("import numpy as np\n"
+                                                 "np.allclose = lambda *a, **k: True"))
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(nb, path)
+    code, out, err = run_cli(["check", str(path)], capsys)
+    assert code == 0 and "WITHOUT isolation" in err
+    assert "flagged in code cell 0, line 2: assigns to numpy.allclose (numpy-patch)" in out
+    assert "not isolated" in out and out.strip().endswith("26/26")
+    code, out, _ = run_cli(["check", str(path), "--json"], capsys)
+    result = json.loads(out)
+    assert {f["code"] for f in result["flags"]} == {"numpy-patch"}
+    assert "not isolated" in result["note"] and result["notebook"] == str(path)
+    code, out, err = run_cli(["check", str(path), "--require-isolation"], capsys)
+    assert code == 2 and out == "" and err.strip().splitlines()[-1].startswith("lr-course: error")
+
+
 def test_instructor_commands_need_a_course(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for args in (["grade", "ps1_schedules"], ["release", "ps1_schedules"], ["report", "ps1_schedules"],
