@@ -55,8 +55,9 @@ SCHEDULES = {
     "inverse_time_decay": dict(
         reference=ref.inverse_time_decay,
         staircase_index=3,
+        # decay_steps >= 2: with 1 the staircase floors nothing and cannot be told apart
         draw=lambda rng: (float(rng.uniform(0.05, 1.0)), float(rng.uniform(0.1, 3.0)),
-                          int(rng.integers(1, 20)), bool(rng.integers(0, 2))),
+                          int(rng.integers(2, 20)), bool(rng.integers(0, 2))),
         call=lambda f, hp, step: _call(f, hp[0], step, hp[1], decay_steps=hp[2], staircase=hp[3]),
         steps=lambda hp, rng: [0, 1, hp[2], hp[2] + 1, 4 * hp[2] + 2] + _ints(rng, 0, 200, 3),
         invalid=[((0.1, 5, -1.0), {}, "decay_rate"), ((0.1, -1, 0.5), {}, "step")],

@@ -122,7 +122,7 @@ t = state["t"] + 1
 m = beta1 * state["m"] + (1 - beta1) * grads
 v = beta2 * state["v"] + (1 - beta2) * grads**2
 return params - lr * (m / (1 - beta1**t)) / np.sqrt(v / (1 - beta2**t) + eps), {"m": m, "v": v, "t": t}
-'''), ("test_adam_hidden",)),
+'''), ("test_adam_hidden",), also=("test_adam",)),   # visible when a drawn gradient is tiny
     Mistake("ps2_adaptive", "adam_counter_from_zero", "adam", _adam('''
 t = state["t"]
 m = beta1 * state["m"] + (1 - beta1) * grads
