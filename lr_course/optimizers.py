@@ -77,6 +77,13 @@ def _number(name: str, value: Any, low: float = 0.0, high: float = math.inf,
     return x
 
 
+def _flag(name: str, value: Any) -> bool:
+    """``value`` as a bool, else a ValueError naming it (a string such as "yes" is refused)."""
+    if value not in (True, False):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _lr_function(lr: LearningRate) -> Callable[[int], float]:
     """Turn a float or a schedule into ``lr_at(t) -> float``, checking what it returns."""
     if not callable(lr):
@@ -229,8 +236,7 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
     momentum = _number("momentum", momentum)
     dampening = _number("dampening", dampening, high=1.0)
     weight_decay = _number("weight_decay", weight_decay)
-    if nesterov not in (True, False):
-        raise ValueError(f"nesterov must be True or False, got {nesterov!r}")
+    nesterov = _flag("nesterov", nesterov)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("nesterov=True needs momentum > 0 and dampening == 0, "
                          f"got momentum={momentum!r}, dampening={dampening!r}")
@@ -403,8 +409,7 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
     eps = _number("eps", eps)
     weight_decay = _number("weight_decay", weight_decay)
     momentum = _number("momentum", momentum)
-    if centered not in (True, False):
-        raise ValueError(f"centered must be True or False, got {centered!r}")
+    centered = _flag("centered", centered)
 
     @_quietly
     def update(params, grads, state):
@@ -453,8 +458,7 @@ def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) 
     beta2 = _number("beta2", beta2, high=1.0, high_open=True)
     eps = _number("eps", eps)
     weight_decay = _number("weight_decay", weight_decay)
-    if amsgrad not in (True, False):
-        raise ValueError(f"amsgrad must be True or False, got {amsgrad!r}")
+    amsgrad = _flag("amsgrad", amsgrad)
 
     @_quietly
     def update(params, grads, state):
