@@ -1,19 +1,33 @@
-"""Time one update of each lr_course optimizer on 1e6 params (and 1e3), against torch.optim if present.
+"""Time one step of each lr_course optimizer on 1e6 params against torch.optim's, in the same run.
 
 Runs under the course's interpreter (lr_course figures only) and under one with PyTorch::
 
     .venv/bin/python benchmarks/bench_optimizers.py
-    /root/torchenv/bin/python benchmarks/bench_optimizers.py     # adds torch and the ratio
+    /root/torchenv/bin/python benchmarks/bench_optimizers.py     # adds torch and the ratios
 
-Each figure is the median over REPEATS timed updates (after WARMUP untimed ones), with the
-state carried from one update to the next as in training; lr_course's and torch's steps
-are interleaved so that both see the same load on a shared machine. lr_course's update returns new
-arrays (it is a pure function); torch's step mutates its tensors in place. Torch runs
-with ``foreach=True``, first with its default number of threads, then with one thread
-(numpy's elementwise ops use one core, so that column compares like with like).
-The target is lr_course <= 1.5 x torch. This script prints figures; it asserts nothing.
+Three ways of taking a step are timed, on the same params and gradient:
+
+- ``update``: lr_course's pure ``opt.update``, which returns new arrays (the ps2 API);
+- ``step``: lr_course's ``opt.step``, the same numbers written in place;
+- ``torch``: ``torch.optim`` with ``foreach=True`` on its default threads, in place.
+
+lr_course runs on its default threads too (:func:`lr_course.optimizers.get_num_threads`).
+Each is timed in two cache states, because at 1e6 params the answer depends on them:
+
+- ``cold``: before each timed step, a read of a buffer twice the size of the last-level
+  cache evicts everything, as when a model's arrays do not fit in cache or the forward
+  and backward passes push them out;
+- ``warm``: steps follow each other on the same arrays, which stay in cache if they fit
+  (1e6 float32 params and grads: 8 MB).
+
+Figures are medians of REPEATS timed steps; the three ways alternate, round by round, so
+that they share the machine's load. The target is a ratio to torch <= 1.5. The script
+prints figures and asserts nothing.
 """
 
+from __future__ import annotations
+
+import argparse
 import os
 import pathlib
 import statistics
@@ -34,10 +48,7 @@ try:
 except ImportError:
     torch = None
 
-SIZE = 1_000_000
-SMALL_SIZE = 1_000  # about the course's models: per-call overhead, not bandwidth
-WARMUP = 3
-REPEATS = 25
+TARGET = 1.5
 
 # (label, lr_course factory, its kwargs); torch_step translates the kwargs.
 CASES = [
@@ -53,27 +64,24 @@ CASES = [
 ]
 
 
-def timed(step):
-    start = time.perf_counter()
-    step()
-    return time.perf_counter() - start
-
-
-def lr_course_step(factory, kwargs, dtype, rng, size):
-    """One lr_course update on `size` params, carrying params and state to the next call."""
+def lr_course_steps(factory, kwargs, params, grads):
+    """(update, step): one pure update carrying params and state along, and one in-place step."""
     opt = optimizers.OPTIMIZERS[factory](**kwargs)
-    params = rng.normal(size=size).astype(dtype)
-    grads = rng.normal(size=size).astype(dtype)
-    carry = [params, opt.init(params)]
+    carry = [params.copy(), opt.init(params)]
+    own_params = params.copy()
+    own_state = opt.init(own_params)
 
-    def step():
+    def update():
         carry[0], carry[1] = opt.update(carry[0], grads, carry[1])
 
-    return step
+    def step():
+        opt.step(own_params, grads, own_state)
+
+    return update, step
 
 
-def torch_step(factory, kwargs, dtype, rng, size):
-    """One torch.optim step (foreach=True) on `size` params; it mutates them in place."""
+def torch_step(factory, kwargs, params, grads):
+    """One torch.optim step (foreach=True), mutating its own copy of the params."""
     kwargs = dict(kwargs)
     if factory == "rmsprop" and "rho" in kwargs:
         kwargs["alpha"] = kwargs.pop("rho")
@@ -82,9 +90,8 @@ def torch_step(factory, kwargs, dtype, rng, size):
     classes = {"sgd": torch.optim.SGD, "adagrad": torch.optim.Adagrad,
                "rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
                "adamw": torch.optim.AdamW}
-    tdtype = {np.float32: torch.float32, np.float64: torch.float64}[dtype]
-    p = torch.tensor(rng.normal(size=size), dtype=tdtype, requires_grad=True)
-    p.grad = torch.tensor(rng.normal(size=size), dtype=tdtype)
+    p = torch.tensor(params.copy(), requires_grad=True)
+    p.grad = torch.tensor(grads.copy())
     opt = classes[factory]([p], foreach=True, **kwargs)
 
     def step():
@@ -94,69 +101,113 @@ def torch_step(factory, kwargs, dtype, rng, size):
     return step
 
 
-def median_ms(steps):
-    """Median time of each step in ms; the steps are interleaved so they share the machine's load."""
-    for _ in range(WARMUP):
-        for step in steps:
-            step()
+def _last_level_cache_bytes() -> int:
+    try:
+        size = os.sysconf("SC_LEVEL3_CACHE_SIZE") or os.sysconf("SC_LEVEL2_CACHE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        size = 0
+    return size if size > 0 else 32 << 20
+
+
+class Evictor:
+    """Reads a buffer twice the last-level cache's size, leaving none of the timed arrays there."""
+
+    def __init__(self):
+        self.buffer = np.ones(2 * _last_level_cache_bytes() // 8)
+
+    def __call__(self):
+        self.buffer.sum()
+
+
+def median_ms(steps, repeats, evict=None):
+    """The median time in ms of each of ``steps``, round-robin over ``repeats`` rounds.
+
+    Cold (``evict`` given): evict, then time one step. Warm: one untimed step, then
+    three timed ones in a row, so the arrays are where the step itself leaves them.
+    """
     times = [[] for _ in steps]
-    for _ in range(REPEATS):
+    for step in steps:  # first calls: allocations, the thread pool, torch's dispatch caches
+        step()
+    for _ in range(repeats):
         for step, record in zip(steps, times):
-            record.append(timed(step))
+            if evict is not None:
+                evict()
+                timed = 1
+            else:
+                step()
+                timed = 3
+            for _ in range(timed):
+                start = time.perf_counter()
+                step()
+                record.append(time.perf_counter() - start)
     return [statistics.median(record) * 1e3 for record in times]
 
 
-def table(size, dtypes, unit, rng):
-    """Print one table of update times for `size` params; return lr_course/torch ratios."""
+def table(size, dtypes, repeats, regimes, unit="ms"):
+    """Print the times for `size` params; return {(regime, way, label, dtype): ratio to torch}."""
     scale = {"ms": 1.0, "us": 1e3}[unit]
-    print(f"\n{size:.0e} params, median of {REPEATS} updates, in {unit}")
-    if torch is None:
-        header = f"{'optimizer':22s} {'dtype':8s} {'lr_course':>10s}"
-    else:
-        header = (f"{'optimizer':22s} {'dtype':8s} {'lr_course':>10s} "
-                  f"{'torch':>9s} {'ratio':>6s} {'torch 1thr':>10s} {'ratio':>6s}")
+    rng = np.random.default_rng(0)
+    ways = ["update", "step"] + (["torch"] if torch is not None else [])
+    print(f"\n{size:.0e} params, median of {repeats} steps, in {unit}"
+          + ("; (x) is the ratio to torch" if torch is not None else ""))
+    header = f"{'optimizer':22s} {'dtype':8s}"
+    for regime in regimes:
+        header += "".join(f" {regime + ' ' + way:>18s}" for way in ways)
     print(header)
     print("-" * len(header))
     ratios = {}
     for dtype in dtypes:
         dname = np.dtype(dtype).name
+        params = rng.normal(size=size).astype(dtype)
+        grads = rng.normal(size=size).astype(dtype)
         for label, factory, kwargs in CASES:
-            ours = lr_course_step(factory, kwargs, dtype, rng, size)
-            if torch is None:
-                (ours_ms,) = median_ms([ours])
-                print(f"{label:22s} {dname:8s} {ours_ms * scale:10.2f}", flush=True)
-                continue
-            theirs = torch_step(factory, kwargs, dtype, rng, size)
-            ours_ms, theirs_ms = median_ms([ours, theirs])
-            threads = torch.get_num_threads()
-            torch.set_num_threads(1)
-            try:
-                ours_ms_1, theirs_ms_1 = median_ms([ours, theirs])
-            finally:
-                torch.set_num_threads(threads)
-            ratios[(label, dname)] = ours_ms / theirs_ms
-            print(f"{label:22s} {dname:8s} {ours_ms * scale:10.2f} {theirs_ms * scale:9.2f} "
-                  f"{ours_ms / theirs_ms:6.2f} {theirs_ms_1 * scale:10.2f} "
-                  f"{ours_ms_1 / theirs_ms_1:6.2f}", flush=True)
+            steps = list(lr_course_steps(factory, kwargs, params, grads))
+            if torch is not None:
+                steps.append(torch_step(factory, kwargs, params, grads))
+            row = f"{label:22s} {dname:8s}"
+            for regime, evict in regimes.items():
+                times = median_ms(steps, repeats, evict)
+                for way, ms in zip(ways, times):
+                    cell = f"{ms * scale:.3f}"
+                    if torch is not None and way != "torch":
+                        ratio = ms / times[-1]
+                        ratios[regime, way, label, dname] = ratio
+                        cell += f" ({ratio:4.2f}x)"
+                    row += f" {cell:>18s}"
+            print(row, flush=True)
     return ratios
 
 
-def main():
-    rng = np.random.default_rng(0)
-    print(f"time of one optimizer update (numpy {np.__version__}, python {sys.version.split()[0]}, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+def summarize(ratios, size):
+    """One line per way and regime: the largest ratio to torch, and whether it meets the target."""
+    print(f"\nlargest ratio to torch at {size:.0e} params (target <= {TARGET}):")
+    for regime, way in sorted({key[:2] for key in ratios}):
+        worst = max((key for key in ratios if key[:2] == (regime, way)), key=ratios.get)
+        verdict = "meets" if ratios[worst] <= TARGET else "MISSES"
+        print(f"  {way:6s} {regime:4s}: {ratios[worst]:.2f} ({worst[2]}, {worst[3]}): {verdict} the target")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=1_000_000, help="params per step (1e6)")
+    parser.add_argument("--repeats", type=int, default=25, help="timed rounds per figure (25)")
+    parser.add_argument("--small-size", type=int, default=1_000,
+                        help="a second table at about the course's model sizes (1e3; 0 skips it)")
+    args = parser.parse_args(argv)
+    print(f"time of one optimizer step (numpy {np.__version__}, python {sys.version.split()[0]}, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+          f"lr_course on {optimizers.get_num_threads()} threads)")
     if torch is None:
         print("torch not importable: lr_course figures only")
     else:
-        print(f"torch {torch.__version__}, foreach=True; 'torch' uses its default "
-              f"{torch.get_num_threads()} threads, 'torch 1thr' one thread, like numpy")
-    ratios = table(SIZE, (np.float32, np.float64), "ms", rng)
+        print(f"torch {torch.__version__}, foreach=True, on {torch.get_num_threads()} threads")
+    ratios = table(args.size, (np.float32, np.float64), args.repeats,
+                   {"cold": Evictor(), "warm": None})
     if ratios:
-        label, dname = max(ratios, key=ratios.get)
-        print(f"largest ratio lr_course/torch (default threads) at {SIZE:.0e}: "
-              f"{ratios[label, dname]:.2f} ({label}, {dname}); target <= 1.5")
-    # the size of the course's own models (logistic regression and the MLP on digits)
-    table(SMALL_SIZE, (np.float64,), "us", rng)
+        summarize(ratios, args.size)
+    if args.small_size:
+        # the course's own models (logistic regression and the MLP on digits): call overhead
+        table(args.small_size, (np.float64,), args.repeats, {"warm": None}, unit="us")
 
 
 if __name__ == "__main__":

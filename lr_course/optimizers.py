@@ -22,6 +22,15 @@ The arithmetic matches ``torch.optim`` (SGD, Adagrad, RMSprop, Adam, AdamW with
 ``maximize=False``) to rounding; ``tests/test_optimizers.py`` replays traces recorded
 from PyTorch and agrees to 1e-12 relative. Where a formula is regrouped for speed (fewer
 passes over the arrays), a comment says so.
+
+Speed on large models: an update runs its arithmetic block by block over the flattened
+arrays, so that a block stays in cache through all of its operations, and large updates
+share the blocks among threads (see :mod:`lr_course._elementwise`). The results are
+bit-for-bit those of one thread. :func:`set_num_threads` sets the number of threads; by
+default it is ``LR_COURSE_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the cores this
+process may use. The course's own models are far too small to start a thread. Each
+optimizer also has ``step(params, grads, state)``, the same update done in place as
+``torch.optim`` does it, for when allocating new arrays at every update costs too much.
 """
 
 from __future__ import annotations
@@ -32,10 +41,13 @@ from typing import Any, Callable, NamedTuple, Union
 
 import numpy as np
 
+from ._elementwise import elementwise, get_num_threads, set_num_threads
+
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
 
-__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS"]
+__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS",
+           "get_num_threads", "set_num_threads"]
 
 
 class Optimizer(NamedTuple):
@@ -48,6 +60,12 @@ class Optimizer(NamedTuple):
             ``state["t"] == t``.
         name: a short label for legends, e.g. ``"Adam"`` or ``"SGD (momentum 0.9)"``.
         hyperparams: the factory's arguments, by name (``lr`` may be a schedule).
+        step: ``step(params, grads, state) -> None``, the same update done in place,
+            as ``torch.optim``'s ``optimizer.step()`` does it: the new params and state
+            overwrite the arrays of ``params`` and ``state``, and ``state["t"]`` goes up
+            by one. It gives bit-for-bit the numbers of ``update`` and saves allocating
+            new arrays, which counts only for large models. ``params`` and the state's
+            arrays must be C-contiguous, writeable float arrays of one dtype.
     """
 
     init: Callable[[np.ndarray], dict]
@@ -55,6 +73,7 @@ class Optimizer(NamedTuple):
     lr_at: Callable[[int], float]
     name: str
     hyperparams: dict
+    step: Callable[[np.ndarray, np.ndarray, dict], None]
 
 
 # ---------------------------------------------------------------------------------------
@@ -157,29 +176,108 @@ def _prepare(params, grads, state) -> tuple[np.ndarray, np.ndarray, int]:
     return p, g, int(t)
 
 
-def _with_weight_decay(g: np.ndarray, p: np.ndarray, weight_decay: float) -> np.ndarray:
-    """g + weight_decay * p in a new array (torch's L2 penalty folded into the gradient)."""
-    out = np.multiply(p, weight_decay, out=np.empty_like(p))
+def _state_arrays(state: dict, keys) -> dict:
+    """The state's arrays under ``keys``, by the name an error message should use."""
+    arrays = {}
+    for key in keys:
+        if key not in state:
+            raise ValueError(f"state has no {key!r}: pass the dict made by init(params) "
+                             f"or returned by the previous update, got keys {sorted(state)}")
+        arrays[f"state[{key!r}]"] = state[key]
+    return arrays
+
+
+def _check_in_place(params, g: np.ndarray, outputs: dict) -> None:
+    """Refuse, with a ValueError naming it, an array that ``step`` could not overwrite safely."""
+    if not isinstance(params, np.ndarray) or params.dtype.kind != "f":
+        raise ValueError("step updates params in place, so params must be a numpy float "
+                         f"array, got {params!r:.80} (update accepts lists and ints)")
+    arrays = list(outputs.items())
+    for i, (name, x) in enumerate(arrays):
+        if not isinstance(x, np.ndarray) or x.shape != params.shape or x.dtype != params.dtype:
+            raise ValueError(f"step needs {name} to be an array of params' shape {params.shape} "
+                             f"and dtype {params.dtype}, got {x!r:.80}")
+        if not (x.flags.c_contiguous and x.flags.writeable):
+            raise ValueError(f"step needs {name} to be C-contiguous and writeable; "
+                             "pass np.ascontiguousarray(...) or use update")
+        for other, y in arrays[:i]:
+            if np.may_share_memory(x, y):
+                raise ValueError(f"step needs {name} and {other} in separate memory")
+        # grads may be params itself (every kernel writes new params last), nothing else
+        if np.may_share_memory(g, x) and not (g is params and x is params):
+            raise ValueError(f"step needs grads and {name} in separate memory")
+
+
+def _optimizer_functions(plan, keys: tuple, first_reads: tuple | None = None):
+    """Build ``update`` (pure) and ``step`` (in place) from one plan of the arithmetic.
+
+    ``plan(t)`` returns the kernel of update number t + 1. ``kernel(p, g, old, new_p,
+    new, scratch)`` works on one block of the flattened arrays (see
+    :mod:`lr_course._elementwise`): it reads the params ``p``, the grads ``g`` and
+    ``old``, the state arrays by key, and fills ``new_p`` and ``new``, the new state
+    arrays by key, using the two work arrays in ``scratch``. ``keys`` names the state's
+    arrays; the kernel reads them all, except that at t = 0 it reads only
+    ``first_reads`` (default: all).
+
+    So that ``step`` may pass the same arrays as old and new, a kernel writes an
+    element of ``new[key]`` only after its last read of that element of ``old[key]``,
+    and writes ``new_p`` last of all.
+    """
+    first_reads = keys if first_reads is None else first_reads
+
+    def run(params, grads, state, in_place: bool):
+        p, g, t = _prepare(params, grads, state)
+        reads = keys if t > 0 else first_reads
+        kernel = plan(t)
+
+        def block(out, inp, scratch):
+            kernel(inp[0], inp[1], dict(zip(reads, inp[2:])), out[0], dict(zip(keys, out[1:])),
+                   scratch)
+
+        inputs = {"params": p, "grads": g, **_state_arrays(state, reads)}
+        if not in_place:
+            new_p, *arrays = elementwise(block, inputs, n_outputs=1 + len(keys), n_scratch=2)
+            return new_p, {"t": t + 1, **dict(zip(keys, arrays))}
+        outputs = {"params": params, **_state_arrays(state, keys)}
+        _check_in_place(params, g, outputs)
+        elementwise(block, inputs, n_outputs=len(outputs), n_scratch=2, out=list(outputs.values()))
+        state["t"] = t + 1
+        return None
+
+    @_quietly
+    def update(params, grads, state):
+        return run(params, grads, state, in_place=False)
+
+    @_quietly
+    def step(params, grads, state):
+        return run(params, grads, state, in_place=True)
+
+    return update, step
+
+
+def _plus_weight_decay(g: np.ndarray, p: np.ndarray, weight_decay: float, out: np.ndarray) -> np.ndarray:
+    """g + weight_decay * p, into out (torch's L2 penalty folded into the gradient)."""
+    np.multiply(p, weight_decay, out=out)
     out += g
     return out
 
 
-def _ema(old: np.ndarray, new: np.ndarray, decay: float, like: np.ndarray) -> np.ndarray:
-    """decay * old + (1 - decay) * new, in a new array (an exponential moving average)."""
-    # Written as old + (1 - decay) * (new - old): torch's lerp_, and no scratch array.
-    out = np.subtract(new, old, out=np.empty_like(like))
-    out *= 1.0 - decay
-    out += old
-    return out
+def _ema(out: np.ndarray, old: np.ndarray, new: np.ndarray, decay: float,
+         scratch: np.ndarray) -> None:
+    """out = decay * old + (1 - decay) * new (an exponential moving average); out may be old."""
+    # Written as old + (1 - decay) * (new - old), torch's lerp_
+    np.subtract(new, old, out=scratch)
+    scratch *= 1.0 - decay
+    np.add(old, scratch, out=out)
 
 
-def _ema_of_square(old: np.ndarray, g: np.ndarray, decay: float, scratch: np.ndarray) -> np.ndarray:
-    """decay * old + (1 - decay) * g**2, in a new array; scratch is overwritten."""
-    out = np.multiply(old, decay, out=np.empty_like(g))
+def _ema_of_square(out: np.ndarray, old: np.ndarray, g: np.ndarray, decay: float,
+                   scratch: np.ndarray) -> None:
+    """out = decay * old + (1 - decay) * g**2; out may be old; scratch is overwritten."""
+    np.multiply(old, decay, out=out)
     np.multiply(g, g, out=scratch)
     scratch *= 1.0 - decay
     out += scratch
-    return out
 
 
 # ---------------------------------------------------------------------------------------
@@ -241,46 +339,43 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
         raise ValueError("nesterov=True needs momentum > 0 and dampening == 0, "
                          f"got momentum={momentum!r}, dampening={dampening!r}")
 
-    @_quietly
-    def update(params, grads, state):
-        p, g, t = _prepare(params, grads, state)
+    def plan(t):
         lr_t = lr_at(t)
-        if weight_decay != 0:
-            g = _with_weight_decay(g, p, weight_decay)
-        new_state: dict = {"t": t + 1}
-        new_p = np.empty_like(p)
-        if momentum == 0:
-            direction = g
-        else:
-            velocity = np.empty_like(p)
-            if t == 0:
-                velocity[...] = g
-            else:
-                np.multiply(state["velocity"], momentum, out=velocity)
-                if dampening == 0:
-                    velocity += g
-                else:
-                    velocity += (1.0 - dampening) * g
-            new_state["velocity"] = velocity
-            if nesterov:
-                direction = np.multiply(velocity, momentum, out=new_p)
-                direction += g
-            else:
-                direction = velocity
-        np.multiply(direction, -lr_t, out=new_p)
-        new_p += p
-        return new_p, new_state
 
+        def kernel(p, g, old, new_p, new, scratch):
+            if weight_decay != 0:
+                g = _plus_weight_decay(g, p, weight_decay, out=scratch[0])
+            if momentum == 0:
+                direction = g
+            else:
+                velocity = new["velocity"]
+                if t == 0:
+                    velocity[...] = g
+                else:
+                    np.multiply(old["velocity"], momentum, out=velocity)
+                    if dampening == 0:
+                        velocity += g
+                    else:
+                        velocity += np.multiply(g, 1.0 - dampening, out=scratch[1])
+                direction = velocity
+                if nesterov:
+                    direction = np.multiply(velocity, momentum, out=scratch[1])
+                    direction += g
+            np.add(p, np.multiply(direction, -lr_t, out=scratch[1]), out=new_p)
+
+        return kernel
+
+    keys = ("velocity",) if momentum else ()
+    update, step = _optimizer_functions(plan, keys, first_reads=())
     if nesterov:
         name = f"SGD (Nesterov {momentum:g})"
     elif momentum:
         name = f"SGD (momentum {momentum:g})"
     else:
         name = "SGD"
-    init = _zeros_init("velocity") if momentum else _zeros_init()
-    return Optimizer(init, update, lr_at, name,
+    return Optimizer(_zeros_init(*keys), update, lr_at, name,
                      dict(lr=lr, momentum=momentum, dampening=dampening,
-                          nesterov=bool(nesterov), weight_decay=weight_decay))
+                          nesterov=bool(nesterov), weight_decay=weight_decay), step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -336,25 +431,27 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
     def lr_at(t: int) -> float:
         return base_lr_at(t) / (1.0 + t * lr_decay)
 
-    @_quietly
-    def update(params, grads, state):
-        p, g, t = _prepare(params, grads, state)
+    def plan(t):
         lr_t = lr_at(t)
-        if weight_decay != 0:
-            g = _with_weight_decay(g, p, weight_decay)
-        sum_sq = np.multiply(g, g, out=np.empty_like(p))
-        sum_sq += state["sum_sq"]
-        denom = np.sqrt(sum_sq, out=np.empty_like(p))
-        denom += eps
-        new_p = np.divide(g, denom, out=denom)
-        new_p *= -lr_t
-        new_p += p
-        return new_p, {"t": t + 1, "sum_sq": sum_sq}
+
+        def kernel(p, g, old, new_p, new, scratch):
+            if weight_decay != 0:
+                g = _plus_weight_decay(g, p, weight_decay, out=scratch[1])
+            sum_sq = np.add(old["sum_sq"], np.multiply(g, g, out=scratch[0]), out=new["sum_sq"])
+            denom = np.sqrt(sum_sq, out=scratch[0])
+            denom += eps
+            direction = np.divide(g, denom, out=denom)
+            direction *= -lr_t
+            np.add(p, direction, out=new_p)
+
+        return kernel
+
+    update, step = _optimizer_functions(plan, ("sum_sq",))
 
     return Optimizer(_zeros_init("sum_sq", fill=initial_accumulator_value), update, lr_at,
                      "Adagrad",
                      dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                          initial_accumulator_value=initial_accumulator_value, eps=eps))
+                          initial_accumulator_value=initial_accumulator_value, eps=eps), step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -411,41 +508,40 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
     momentum = _number("momentum", momentum)
     centered = _flag("centered", centered)
 
-    @_quietly
-    def update(params, grads, state):
-        p, g, t = _prepare(params, grads, state)
-        lr_t = lr_at(t)
-        if weight_decay != 0:
-            g = _with_weight_decay(g, p, weight_decay)
-        new_state: dict = {"t": t + 1}
-        scratch = np.empty_like(p)
-        avg_sq = _ema_of_square(state["avg_sq"], g, rho, scratch)
-        new_state["avg_sq"] = avg_sq
-        denom = scratch
-        if centered:
-            avg_grad = _ema(state["avg_grad"], g, rho, like=p)
-            new_state["avg_grad"] = avg_grad
-            np.multiply(avg_grad, avg_grad, out=denom)
-            np.subtract(avg_sq, denom, out=denom)
-            np.sqrt(denom, out=denom)
-        else:
-            np.sqrt(avg_sq, out=denom)
-        denom += eps
-        scaled = np.divide(g, denom, out=denom)  # g / r, reusing r's memory
-        if momentum > 0:
-            buf = np.multiply(state["momentum_buffer"], momentum, out=np.empty_like(p))
-            buf += scaled
-            new_state["momentum_buffer"] = buf
-            scaled = buf
-        new_p = np.multiply(scaled, -lr_t, out=np.empty_like(p))
-        new_p += p
-        return new_p, new_state
+    keys = ("avg_sq",) + (("avg_grad",) if centered else ()) + (("momentum_buffer",) if momentum else ())
 
-    keys = ["avg_sq"] + (["avg_grad"] if centered else []) + (["momentum_buffer"] if momentum else [])
+    def plan(t):
+        lr_t = lr_at(t)
+
+        def kernel(p, g, old, new_p, new, scratch):
+            if weight_decay != 0:
+                g = _plus_weight_decay(g, p, weight_decay, out=scratch[1])
+            _ema_of_square(new["avg_sq"], old["avg_sq"], g, rho, scratch[0])
+            denom = scratch[0]
+            if centered:
+                avg_grad = new["avg_grad"]
+                _ema(avg_grad, old["avg_grad"], g, rho, scratch[0])
+                np.multiply(avg_grad, avg_grad, out=denom)
+                np.subtract(new["avg_sq"], denom, out=denom)
+                np.sqrt(denom, out=denom)
+            else:
+                np.sqrt(new["avg_sq"], out=denom)
+            denom += eps
+            scaled = np.divide(g, denom, out=denom)  # g / r, reusing r's memory
+            if momentum > 0:
+                buf = np.multiply(old["momentum_buffer"], momentum, out=new["momentum_buffer"])
+                buf += scaled
+                scaled = buf
+            np.add(p, np.multiply(scaled, -lr_t, out=scratch[0]), out=new_p)
+
+        return kernel
+
+    update, step = _optimizer_functions(plan, keys)
+
     name = "RMSprop" + (" (centered)" if centered else "")
     return Optimizer(_zeros_init(*keys), update, lr_at, name,
                      dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
-                          momentum=momentum, centered=bool(centered)))
+                          momentum=momentum, centered=bool(centered)), step)
 
 
 # ---------------------------------------------------------------------------------------
@@ -460,45 +556,48 @@ def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) 
     weight_decay = _number("weight_decay", weight_decay)
     amsgrad = _flag("amsgrad", amsgrad)
 
-    @_quietly
-    def update(params, grads, state):
-        p, g, t = _prepare(params, grads, state)
+    keys = ("m", "v", "v_max") if amsgrad else ("m", "v")
+
+    def plan(t):
         lr_t = lr_at(t)
-        step = t + 1  # the equations count updates from 1
-        if weight_decay != 0 and not decoupled:
-            g = _with_weight_decay(g, p, weight_decay)
-        scratch = np.empty_like(p)
-        m = _ema(state["m"], g, beta1, like=p)
-        v = _ema_of_square(state["v"], g, beta2, scratch)
-        new_state = {"t": step, "m": m, "v": v}
-        v_used = v
-        if amsgrad:
-            v_used = np.maximum(state["v_max"], v, out=np.empty_like(p))
-            new_state["v_max"] = v_used
+        k = t + 1  # the equations count updates from 1
         # 1. bias corrections of the two moving averages (both start at 0)
-        bias1 = 1.0 - beta1 ** step
-        sqrt_bias2 = math.sqrt(1.0 - beta2 ** step)
+        bias1 = 1.0 - beta1 ** k
+        sqrt_bias2 = math.sqrt(1.0 - beta2 ** k)
         # 2. m_hat / (sqrt(v_hat) + eps) = (sqrt_bias2 / bias1) * m / (sqrt(v) + eps * sqrt_bias2):
         #    the corrections move onto scalars (the ordering in Section 2 of the paper),
         #    which saves a pass over the arrays; equal to the direct form up to rounding
-        denom = np.sqrt(v_used, out=scratch)
-        denom += eps * sqrt_bias2
-        direction = np.divide(m, denom, out=denom)
-        # 3. the step, lr times the corrected ratio
-        direction *= -lr_t * sqrt_bias2 / bias1
-        if decoupled and weight_decay != 0:
-            # AdamW shrinks the params before the Adam step, outside the averages
-            new_p = np.multiply(p, 1.0 - lr_t * weight_decay, out=np.empty_like(p))
-            new_p += direction
-        else:
-            new_p = np.add(p, direction, out=direction)
-        return new_p, new_state
+        eps_scaled = eps * sqrt_bias2
+        step_scale = -lr_t * sqrt_bias2 / bias1
 
-    keys = ("m", "v", "v_max") if amsgrad else ("m", "v")
+        def kernel(p, g, old, new_p, new, scratch):
+            if weight_decay != 0 and not decoupled:
+                g = _plus_weight_decay(g, p, weight_decay, out=scratch[1])
+            _ema(new["m"], old["m"], g, beta1, scratch[0])
+            _ema_of_square(new["v"], old["v"], g, beta2, scratch[0])
+            v_used = new["v"]
+            if amsgrad:
+                v_used = np.maximum(old["v_max"], new["v"], out=new["v_max"])
+            denom = np.sqrt(v_used, out=scratch[0])
+            denom += eps_scaled
+            direction = np.divide(new["m"], denom, out=denom)
+            # 3. the step, lr times the corrected ratio
+            direction *= step_scale
+            if decoupled and weight_decay != 0:
+                # AdamW shrinks the params before the Adam step, outside the averages
+                np.multiply(p, 1.0 - lr_t * weight_decay, out=new_p)
+                new_p += direction
+            else:
+                np.add(p, direction, out=new_p)
+
+        return kernel
+
+    update, step = _optimizer_functions(plan, keys)
+
     name = ("AdamW" if decoupled else "Adam") + (" (AMSGrad)" if amsgrad else "")
     return Optimizer(_zeros_init(*keys), update, lr_at, name,
                      dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                          weight_decay=weight_decay, amsgrad=bool(amsgrad)))
+                          weight_decay=weight_decay, amsgrad=bool(amsgrad)), step)
 
 
 def adam(lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,

@@ -447,3 +447,93 @@ def test_state_keys_follow_ps2():
 
 def test_module_imports_nothing_heavy():
     assert "matplotlib" not in optimizers.__dict__ and "ipywidgets" not in optimizers.__dict__
+
+
+# --- step: the same update in place -----------------------------------------------------------
+
+@settings(max_examples=40, deadline=None)
+@given(config_id=st.sampled_from(sorted(ALL_CONFIGS)), seed=st.integers(0, 2**32 - 1),
+       shape=st.sampled_from([(), (7,), (3, 4)]), dtype=st.sampled_from([np.float32, np.float64]))
+def test_step_gives_update_bit_for_bit_in_place(config_id, seed, shape, dtype):
+    rng = np.random.default_rng(seed)
+    opt = make(config_id)
+    pure_params = rng.normal(size=shape).astype(dtype)
+    pure_state = opt.init(pure_params)
+    params = pure_params.copy()
+    state = opt.init(params)
+    arrays = {key: value for key, value in state.items() if key != "t"}
+    for _ in range(4):
+        grads = rng.normal(size=shape).astype(dtype)
+        pure_params, pure_state = opt.update(pure_params, grads, pure_state)
+        assert opt.step(params, grads, state) is None
+        np.testing.assert_array_equal(params, pure_params)
+        assert state["t"] == pure_state["t"]
+        for key, array in arrays.items():
+            assert state[key] is array  # the same arrays, overwritten
+            np.testing.assert_array_equal(array, pure_state[key], err_msg=key)
+
+
+def test_step_accepts_grads_of_another_dtype_and_the_params_themselves():
+    opt = sgd(lr=0.5)
+    params = np.array([2.0, 4.0])
+    opt.step(params, params, opt.init(params))  # g = p: p - 0.5 p
+    np.testing.assert_array_equal(params, [1.0, 2.0])
+    params32 = np.ones(3, dtype=np.float32)
+    opt.step(params32, np.ones(3), opt.init(params32))
+    assert params32.dtype == np.float32
+    np.testing.assert_array_equal(params32, [0.5, 0.5, 0.5])
+
+
+def _step_error(opt, params, grads, state):
+    with pytest.raises(ValueError) as excinfo:
+        opt.step(params, grads, state)
+    return str(excinfo.value)
+
+
+def test_step_refuses_what_it_cannot_overwrite():
+    opt = adam()
+    z = np.zeros(4)
+    assert "numpy float array" in _step_error(opt, [0.0, 0.0], [1.0, 1.0], opt.init(np.zeros(2)))
+    assert "numpy float array" in _step_error(opt, np.zeros(4, dtype=int), z, opt.init(z))
+    strided = np.zeros(8)[::2]
+    assert "params to be C-contiguous" in _step_error(opt, strided, z, opt.init(z))
+    frozen = np.zeros(4)
+    frozen.flags.writeable = False
+    assert "params to be C-contiguous and writeable" in _step_error(opt, frozen, z, opt.init(z))
+    state32 = opt.init(np.zeros(4, dtype=np.float32))
+    assert "state['m']" in _step_error(opt, np.zeros(4), z, state32)
+    state = opt.init(z)
+    state["v"] = state["m"]
+    assert "state['v'] and state['m'] in separate memory" in _step_error(opt, np.zeros(4), z, state)
+    state = opt.init(z)
+    assert "grads and state['m']" in _step_error(opt, np.zeros(4), state["m"][:], state)
+    assert "grads and state['v']" in _step_error(opt, np.zeros(4), state["v"], state)
+    state = opt.init(z)
+    del state["v"]
+    assert "state has no 'v'" in _step_error(opt, np.zeros(4), z, state)
+
+
+def test_a_refused_step_changes_nothing():
+    opt = sgd(lr=0.1, momentum=0.9)
+    params = np.ones(3)
+    state = opt.init(params)
+    opt.step(params, np.ones(3), state)
+    before = params.copy(), state["velocity"].copy(), state["t"]
+    state_bad = {**state, "velocity": np.zeros(3, dtype=np.float32)}
+    with pytest.raises(ValueError, match="velocity"):
+        opt.step(params, np.ones(3), state_bad)
+    np.testing.assert_array_equal(params, before[0])
+    np.testing.assert_array_equal(state["velocity"], before[1])
+    assert state["t"] == before[2] and state_bad["t"] == before[2]
+
+
+def test_update_names_a_missing_or_misshapen_state_array():
+    opt = rmsprop(centered=True)
+    state = opt.init(np.zeros(3))
+    del state["avg_grad"]
+    with pytest.raises(ValueError, match=r"state has no 'avg_grad'"):
+        opt.update(np.zeros(3), np.ones(3), state)
+    state = opt.init(np.zeros(3))
+    state["avg_sq"] = np.zeros(4)
+    with pytest.raises(ValueError, match=r"state\['avg_sq'\] must have the shape of params \(3,\)"):
+        opt.update(np.zeros(3), np.ones(3), state)
