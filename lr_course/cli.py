@@ -19,6 +19,7 @@ import argparse
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 EXIT_USAGE = 2
@@ -191,15 +192,23 @@ def build_parser():
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"lr-course: warning: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     """Entry point of the ``lr-course`` console script."""
     from lr_course.grading.submission import GradingError
     args = build_parser().parse_args(argv)
-    try:
-        code = args.func(args)
-    except GradingError as exc:
-        print(f"lr-course: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    with warnings.catch_warnings():
+        # the package's own warnings (grading without bubblewrap) always, as one line each
+        warnings.filterwarnings("always", category=RuntimeWarning, module=r"lr_course\.")
+        warnings.showwarning = _show_warning
+        try:
+            code = args.func(args)
+        except GradingError as exc:
+            print(f"lr-course: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     return code or 0
 
 

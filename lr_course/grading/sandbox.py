@@ -164,9 +164,8 @@ class Sandbox:
                        "install bubblewrap (and allow user namespaces) to grade safely")
             if require_isolation:
                 raise IsolationError(message)
-            if warn:
+            if warn:  # the lr-course command shows it as one line on stderr
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
-                print(f"WARNING: {message}", file=sys.stderr)
         self.python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
         self.base_prefix = os.path.realpath(sys.base_prefix)
         names = CORE_PACKAGES + (PLOT_PACKAGES if plotting else ())
