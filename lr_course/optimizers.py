@@ -51,7 +51,7 @@ __all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZER
 
 
 class Optimizer(NamedTuple):
-    """An optimizer: two pure functions plus what a plot legend or a log needs.
+    """An optimizer: two pure functions, an in-place variant, and what a legend or a log needs.
 
     Attributes:
         init: ``init(params) -> state``, the state before the first update.
