@@ -5,12 +5,13 @@ BIN    := $(VENV)/bin
 # The stamp is rebuilt whenever the package's dependencies change.
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lab test test-fast bench html release grade report clean-notebooks clean help
+.PHONY: lab test test-fast bench scan html release grade report clean-notebooks clean help
 
 help:
 	@echo "make lab     create .venv, install the course and its kernel, open JupyterLab on the lessons"
 	@echo "make test    run the whole test suite (package, notebooks, grader, browser)"
 	@echo "make bench   print the benchmark figures"
+	@echo "make scan    grade the solutions and planted mistakes under many seeds (SEEDS=50)"
 	@echo "make html    execute the lessons and render them to _build/html"
 	@echo "make release A=ps1_schedules   release an assignment of the course in autograder/"
 	@echo "make grade   A=ps1_schedules   grade everything submitted for it (sandboxed)"
@@ -43,6 +44,10 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+SEEDS ?= 50
+scan: $(STAMP)
+	$(BIN)/python tools/scan_mistakes.py --seeds $(SEEDS)
 
 html: $(STAMP)
 	# Without widget state the explorers' static PNGs are embedded, so the pages work offline.

@@ -22,7 +22,6 @@ from lr_course.grading.inprocess import InProcess
 from lr_course.grading.reference import ps1, ps2, ps3
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCE = ROOT / "autograder" / "source"
 ASSIGNMENTS = ["ps1_schedules", "ps2_adaptive", "ps3_tuning"]
 
 _spec = importlib.util.spec_from_file_location("mistakes_catalogue",
@@ -31,8 +30,7 @@ catalogue = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(catalogue)
 
 
-def source_nb(assignment):
-    return nbformat.read(SOURCE / assignment / f"{assignment}.ipynb", as_version=4)
+source_nb = catalogue.source_nb
 
 
 def reference_namespace():
@@ -140,12 +138,7 @@ def blank(nb):
     return nb
 
 
-def with_cell(nb, grade_id, source):
-    nb = copy.deepcopy(nb)
-    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
-    assert len(cells) == 1, grade_id
-    cells[0].source = source
-    return nb
+with_cell = catalogue.with_cell
 
 
 def grade(nb, tmp_path, name="nb"):

@@ -37,8 +37,7 @@ def copy_course(dest):
     return dest
 
 
-def source_nb(assignment):
-    return nbformat.read(COURSE / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+source_nb = catalogue.source_nb
 
 
 def run_cli(args, capsys):

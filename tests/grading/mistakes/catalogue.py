@@ -5,9 +5,28 @@ The other tests of the assignment must still pass (the mistake is caught where i
 and nowhere else by accident), except those listed in ``also``.
 """
 
+import copy
 import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
+
+SOURCE = Path(__file__).resolve().parents[3] / "autograder" / "source"
+
+
+def source_nb(assignment: str):
+    """The instructor's source notebook of an assignment (the solution)."""
+    return nbformat.read(SOURCE / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def with_cell(nb, grade_id: str, source: str):
+    """A copy of ``nb`` whose cell ``grade_id`` reads ``source``."""
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id]
+    assert len(cells) == 1, grade_id
+    cells[0].source = source
+    return nb
 
 
 def _solution_helpers() -> str:
@@ -244,3 +263,8 @@ def my_schedule(step):
 ''', ())
 
 MISTAKES = PS1 + PS2 + PS3
+
+
+def planted(mistake: Mistake):
+    """The solution notebook with ``mistake`` planted in it."""
+    return with_cell(source_nb(mistake.assignment), mistake.cell, mistake.source)
