@@ -74,6 +74,7 @@ def test_threads_really_share_the_blocks():
 
 
 def test_small_updates_stay_in_the_calling_thread():
+    before = get_num_threads()
     set_num_threads(4)
     try:
         seen = set()
@@ -85,7 +86,7 @@ def test_small_updates_stay_in_the_calling_thread():
         elementwise(kernel, {"x": np.zeros(5000)}, n_outputs=1)  # 80 kB, far below PARALLEL_BYTES
         assert seen == {threading.get_ident()}
     finally:
-        set_num_threads(1)
+        set_num_threads(before)
 
 
 @pytest.mark.filterwarnings("error")
@@ -121,7 +122,8 @@ def test_scratch_arrays_follow_the_dtype_and_the_block():
         def kernel(out, inp, scratch):
             lengths.append((len(scratch), len(scratch[0]), scratch[0].dtype))
             np.multiply(inp[0], 2, out=scratch[0])
-            np.add(scratch[0], scratch[1].fill(1) or scratch[1], out=out[0])
+            scratch[1].fill(1)
+            np.add(scratch[0], scratch[1], out=out[0])
 
         (x64,) = elementwise(kernel, {"x": np.arange(5.0)}, n_outputs=1, n_scratch=2)
         (x32,) = elementwise(kernel, {"x": np.arange(5, dtype=np.float32)}, n_outputs=1, n_scratch=2)
