@@ -75,10 +75,11 @@ def main(argv=None) -> int:
     if args.seeds < 1:
         parser.error(f"--seeds must be at least 1, got {args.seeds}")
     catalogue = _catalogue()
-    mistakes = [m for m in catalogue.MISTAKES + [catalogue.WARNING_SOLUTION]
+    planted = catalogue.MISTAKES + [catalogue.WARNING_SOLUTION]
+    mistakes = [m for m in planted
                 if (not args.assignment or m.assignment in args.assignment)
                 and (not args.mistake or m.name in args.mistake)]
-    unknown = set(args.mistake or ()) - {m.name for m in catalogue.MISTAKES + [catalogue.WARNING_SOLUTION]}
+    unknown = set(args.mistake or ()) - {m.name for m in planted}
     if unknown:
         parser.error(f"no planted mistake named {', '.join(sorted(unknown))}")
     assignments = sorted({m.assignment for m in mistakes} if args.mistake
