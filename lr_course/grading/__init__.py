@@ -1,15 +1,7 @@
-"""Grading: the check API behind the graded assignments, the self-check and nbgrader glue.
+"""Grading: the check library of the graded assignments, the sandboxed engine, nbgrader glue.
 
-Test cells of the graded notebooks read ``from lr_course.grading import check`` and then
-``check("ps1.step_decay.values", step_decay)``. Nothing heavy is imported here: the check
-registry (and with it the reference solutions) loads on first use.
+Test cells of a graded notebook read ``from lr_course.grading import checks as ck`` and
+declare checks (:mod:`lr_course.grading.checks`); the grader compares the student's code
+with the source notebook's own solution on the same inputs. Nothing is imported here, so
+that a test cell in a student's kernel pays only for the check library.
 """
-
-
-def check(check_id, *functions, **named):
-    """Run one registered check on the given student functions (see grading.notebook)."""
-    from lr_course.grading.notebook import check as _check
-    return _check(check_id, *functions, **named)
-
-
-__all__ = ["check"]

@@ -1,64 +1,67 @@
-"""Grade one submission: the student's cells run in the sandbox, the grader judges.
+"""Grade one submission: the solution and the student run the same calls; the grader judges.
 
 The flow for one notebook (:meth:`Grader.grade_file`):
 
-1. read it defensively (:mod:`~lr_course.grading.submission`); a broken file is an
-   ``invalid`` result with a reason, never an exception;
-2. keep the student's code cells, drop anything claiming to be a grader's test, flag
-   tampering, and scan the code for suspicious constructs (:mod:`~lr_course.grading.flags`);
-3. draw the cases of every check of the assignment from a seed derived from a per-run
-   secret and the student's id (so the values cannot be known in advance);
-4. run the cells and the calls in the sandbox (:mod:`~lr_course.grading.sandbox`); if the
+1. the **reference**: the source notebook's cells (solutions included) run in a sandbox,
+   then its test cells, which declare checks (:mod:`lr_course.grading.checks`) on inputs
+   drawn from the student's seed; each check comes back with the solution's records
+   (:func:`run_reference`, done once for a whole batch of seeds);
+2. the submission is read defensively (:mod:`~lr_course.grading.submission`); a broken
+   file is an ``invalid`` result with a reason, never an exception; the student's code
+   cells are kept, anything claiming to be a test is dropped, tampering is flagged;
+3. the student's cells and exactly the reference's calls run in a fresh sandbox; if the
    run stops in the middle of a call (a hang, a crash), that call fails with the reason
-   and the rest are run again in a fresh sandbox;
-5. judge every check here, in the grader's process, against the reference
-   (``spec.judge_safely``); a test cell earns its points when all its checks pass.
+   and the rest run again in a fresh sandbox (:func:`run_calls`);
+4. every check is judged here, in the grader's process (:func:`~.checks.compare.judge`):
+   student records against the solution's. A part of a test cell earns its points when
+   all its checks pass.
 
-Batches over a class, with the gradebook, live in :mod:`~lr_course.grading.batch`;
-:func:`check_notebook` is the same path for one notebook (``lr-course check``), and
-:func:`~lr_course.grading.feedback.format_report` / :func:`~lr_course.grading.feedback.check_summary`
-render its result for the student.
+The seed is a hash of the course secret, the purpose, the assignment and the student
+(:func:`~lr_course.grading.course.seed`), so a grade is a pure function of the submission,
+the source notebook and the course: the same on every run, with any number of workers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import time
-import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from lr_course.grading import spec
+from lr_course.grading import course as course_mod
+from lr_course.grading.checks.calls import MAX_ERROR_CHARS, Call, Record
+from lr_course.grading.checks.codec import CodecError
+from lr_course.grading.checks.compare import judge
+from lr_course.grading.checks.declare import Check
 from lr_course.grading.flags import Flag, scan_cells
 from lr_course.grading.sandbox import Sandbox
-from lr_course.grading.submission import (SourceNotebook, SubmissionError, identify,
+from lr_course.grading.submission import (GradingError, SourceNotebook, SubmissionError,
                                           read_notebook, student_cells, transform_magics)
 
-__all__ = ["Grader", "SubmissionResult", "TestResult", "CheckResult", "run_calls",
-           "check_notebook", "MAX_RUNS"]
+__all__ = ["Grader", "Reference", "SubmissionResult", "TestResult", "CheckResult",
+           "run_calls", "run_reference", "MAX_RUNS"]
 
-MAX_RUNS = 3   # sandbox runs per submission: the first, and resumptions after a stuck call
+MAX_RUNS = 3            # sandbox runs per submission: the first, and resumptions after a stuck call
+SEEDS_PER_REFERENCE = 64  # seeds one reference run records (a batch needs ceil(n / 64) runs)
 
 
 @dataclass
 class CheckResult:
-    """The verdict of one check, as the student may see it (no expected values)."""
+    """The verdict on one part of a test cell, as the student may see it (no expected values)."""
 
-    id: str
-    description: str
+    id: str                       # the part's name ("" for a cell without parts)
+    description: str              # what was checked, in words
     passed: bool
     message: str
     hint: str = ""
     warnings: list = field(default_factory=list)
+    points: float = 0.0           # what this part is worth
 
 
 @dataclass
 class TestResult:
-    """One graded test cell: its points and the checks behind them."""
+    """One graded test cell: its points and the parts behind them."""
 
     __test__ = False               # not a pytest test class, despite its name
 
@@ -67,7 +70,7 @@ class TestResult:
     score: float
     passed: bool
     hidden: bool
-    checks: list = field(default_factory=list)    # of CheckResult
+    checks: list = field(default_factory=list)    # of CheckResult, one per part
 
 
 @dataclass
@@ -86,7 +89,7 @@ class SubmissionResult:
     flags: list = field(default_factory=list)          # of Flag, for the instructor
     sandbox: dict = field(default_factory=dict)        # reason, detail, isolated, runs
     digest: str = ""              # sha256 of the submitted file
-    seed: str = ""                # the cases' seed (hex), to reproduce a grading
+    seed: str = ""                # the inputs' seed (hex), to reproduce a grading
     seconds: float = 0.0          # wall time of grading this submission
     compute_seconds: float = 0.0  # the cells' and calls' own time inside the sandbox
 
@@ -116,55 +119,151 @@ def _digest(path: Path) -> str:
         return f"unreadable: {type(exc).__name__}"
 
 
+# -- the reference ------------------------------------------------------------------------
+
+@dataclass
+class Reference:
+    """What the solution recorded for one seed: each test cell's parts and checks."""
+
+    parts: dict = field(default_factory=dict)     # grade_id -> [(what, points)]
+    checks: dict = field(default_factory=dict)    # grade_id -> [(Check, [Record])]
+
+    @classmethod
+    def from_entries(cls, entries: list, grade_ids) -> "Reference":
+        """Build from a Recorder's entries (a reference run, or a checks file)."""
+        ref = cls({g: [] for g in grade_ids}, {g: [] for g in grade_ids})
+        for entry in entries:
+            if "part" in entry:
+                part = entry["part"]
+                if part["cell"] in ref.parts:
+                    ref.parts[part["cell"]].append((str(part["what"]), float(part["points"])))
+            elif "check" in entry:
+                item = entry["check"]
+                if item["cell"] in ref.checks:
+                    check = Check.from_data(item["check"])
+                    records = [Record.from_data(r) for r in item["records"]]
+                    ref.checks[item["cell"]].append((check, records))
+        return ref
+
+
+def run_reference(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool = True) -> dict:
+    """Run the source notebook and record its test cells' checks for each seed.
+
+    Returns ``{seed: Reference}``. The source notebook is the instructor's: a cell or a
+    test cell that fails, or a test cell that declares no check, is a GradingError that
+    names it (no student is graded against a broken reference).
+    """
+    tests = source.test_cells(hidden=hidden)
+    job = {"cells": source.code_cells(), "tests": tests, "seeds": [int(s) for s in seeds]}
+    res = sandbox.run(job, source.path.parent)
+    where = f"the source notebook {source.path.name}"
+    if res.reason != "ok":
+        raise GradingError(f"{where} did not run to the end in the sandbox: {res.detail}")
+    per_seed: list = []
+    ended = False
+    for line in res.results.split(b"\n"):
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        if "cell" in entry and not entry.get("ok", True):
+            raise GradingError(f"{where}: code cell {entry['cell']} raised {entry['error']}")
+        if "seed" in entry:
+            per_seed.append([])
+        elif "test" in entry:
+            if not entry["ok"]:
+                raise GradingError(f"{where}: test cell {entry['test']} raised {entry['error']}")
+        elif "part" in entry or "check" in entry:
+            if per_seed:
+                per_seed[-1].append(entry)
+        elif entry.get("end"):
+            ended = True
+    if not ended or len(per_seed) != len(seeds):
+        raise GradingError(f"{where} stopped before recording every seed")
+    out = {}
+    grade_ids = [g for g, _ in tests]
+    for seed, entries in zip(seeds, per_seed):
+        ref = Reference.from_entries(entries, grade_ids)
+        empty = [g for g in grade_ids if not ref.checks[g] and (hidden or
+                                                               not source.is_hidden(g))]
+        if empty:
+            raise GradingError(f"{where}: test cell {empty[0]} declares no check (test cells "
+                               "use lr_course.grading.checks, e.g. ck.same(f, ...))")
+        out[int(seed)] = ref
+    return out
+
+
+def reference_entries(sandbox, source: SourceNotebook, seed: int, *, hidden: bool) -> list:
+    """The raw entries of one seed's reference run (what a checks file stores)."""
+    res = sandbox.run({"cells": source.code_cells(), "tests": source.test_cells(hidden=hidden),
+                       "seeds": [int(seed)]}, source.path.parent)
+    if res.reason != "ok":
+        raise GradingError(f"the source notebook {source.path.name} did not run: {res.detail}")
+    entries = []
+    for line in res.results.split(b"\n"):
+        if line.strip():
+            entry = json.loads(line)
+            if "part" in entry or "check" in entry:
+                entries.append(entry)
+    return entries
+
+
+# -- one submission -----------------------------------------------------------------------
+
 class Grader:
-    """Grades submissions of one assignment with one sandbox.
+    """Grades submissions of one assignment against its source notebook.
 
     Args:
-        assignment: a name in ``spec.ASSIGNMENTS`` (e.g. ``"ps2_adaptive"``).
-        source: the instructor's source notebook (defines which cells are tests and
-            lets tampering be detected); None grades from the registry alone.
-        sandbox: where student code runs; a default :class:`Sandbox` when None. Anything
+        source: the instructor's source notebook (its solution is the reference, its test
+            cells say what to check).
+        sandbox: where notebook code runs; a default :class:`Sandbox` when None. Anything
             with the Sandbox's ``run(job, folder) -> SandboxResult`` and ``isolated`` will
             do: tests grade trusted code in-process with
             :class:`~lr_course.grading.inprocess.InProcess`, through this same path.
-        run_key: the per-run secret the cases' seeds derive from (fresh when None).
+        secret: the course secret the seeds derive from.
+        purpose: ``"grade"`` for grades, ``"check"`` for a student's self-check.
+        hidden: run the hidden tests too (False: only what the students' release shows).
+        references: precomputed ``{seed: Reference}`` (a checks file's), instead of runs.
     """
 
-    def __init__(self, assignment: str, source: SourceNotebook | None = None,
-                 sandbox: Sandbox | None = None, run_key: bytes | None = None):
-        if assignment not in spec.ASSIGNMENTS:
-            raise ValueError(f"assignment must be one of {sorted(spec.ASSIGNMENTS)}, "
-                             f"got {assignment!r}")
-        self.assignment = assignment
+    def __init__(self, source: SourceNotebook, sandbox=None, secret: bytes = b"",
+                 purpose: str = "grade", hidden: bool = True, references: dict | None = None):
         self.source = source
+        self.assignment = source.assignment
         self.sandbox = sandbox if sandbox is not None else Sandbox()
-        self.run_key = run_key if run_key is not None else secrets.token_bytes(16)
-        self.tests = list(spec.ASSIGNMENTS[assignment])
-        self.check_ids = list(dict.fromkeys(c for t in self.tests for c in t.check_ids))
-        self.checks = {cid: spec.CHECKS[cid] for cid in self.check_ids}
+        self.secret = secret
+        self.purpose = purpose
+        self.hidden = hidden
+        self.points = source.test_points()
+        self._references = dict(references or {})
+        self._fixed_seed = next(iter(self._references)) if references else None
 
     def seed_for(self, student: str) -> int:
-        digest = hashlib.sha256(self.run_key + b"\0" + student.encode() + b"\0"
-                                + self.assignment.encode()).digest()
-        return int.from_bytes(digest[:8], "little")
+        if self._fixed_seed is not None:
+            return self._fixed_seed
+        return course_mod.seed(self.secret, self.purpose, self.assignment, student)
 
-    def cases(self, seed: int) -> tuple[list, dict]:
-        """All calls of all checks, and each check's slice of them."""
-        calls, spans = [], {}
-        for cid, check in self.checks.items():
-            rng = np.random.default_rng([seed, zlib.crc32(cid.encode())])
-            cases = list(check.cases(rng))
-            spans[cid] = (len(calls), len(calls) + len(cases))
-            calls.extend(cases)
-        return calls, spans
+    def prepare(self, students) -> None:
+        """Record the reference for every student's seed (few sandbox runs for a class)."""
+        seeds = [s for s in dict.fromkeys(self.seed_for(x) for x in students)
+                 if s not in self._references]
+        for k in range(0, len(seeds), SEEDS_PER_REFERENCE):
+            chunk = seeds[k:k + SEEDS_PER_REFERENCE]
+            self._references.update(run_reference(self.sandbox, self.source, chunk,
+                                                  hidden=self.hidden))
+
+    def reference(self, seed: int) -> Reference:
+        if seed not in self._references:
+            self._references.update(run_reference(self.sandbox, self.source, [seed],
+                                                  hidden=self.hidden))
+        return self._references[seed]
 
     def _empty(self, student, status, reason, digest="") -> SubmissionResult:
         result = SubmissionResult(student, self.assignment, status, reason, digest=digest)
-        for t in self.tests:
-            checks = [CheckResult(cid, self.checks[cid].description, False,
-                                  "not graded: " + reason) for cid in t.check_ids]
-            result.tests.append(TestResult(t.grade_id, t.points, 0.0, False, t.hidden, checks))
-        result.max_score = sum(t.points for t in self.tests)
+        for gid, points in self.points.items():
+            result.tests.append(TestResult(gid, points, 0.0, False, self.source.is_hidden(gid),
+                                           [CheckResult("", gid, False, "not graded: " + reason,
+                                                        points=points)]))
+        result.max_score = sum(self.points.values())
         return result
 
     def grade_file(self, path: str | Path, student: str = "") -> SubmissionResult:
@@ -172,20 +271,28 @@ class Grader:
         start = time.monotonic()
         path = Path(path)
         digest = _digest(path)
+        seed = self.seed_for(student)
+        ref = self.reference(seed)
         try:
             nb, notes = read_notebook(path)
         except SubmissionError as exc:
             result = self._empty(student, "invalid", str(exc), digest)
             result.seconds = time.monotonic() - start
             return result
-        cells, more_notes, flags = student_cells(
-            nb, self.source, {t.grade_id for t in self.tests})
+        cells, more_notes, flags = student_cells(nb, self.source)
         indices = [i for i, _ in cells]
         sources = [transform_magics(src) for _, src in cells]
         flags = flags + [Flag(f.code, f.message, indices[f.cell] if f.cell is not None else None,
                               f.line) for f in scan_cells(sources)]
-        seed = self.seed_for(student)
-        calls, spans = self.cases(seed)
+        # Without the hidden tests, a test cell that only has hidden ones is not graded.
+        active = {g: p for g, p in self.points.items() if ref.checks.get(g) or self.hidden}
+        order = [(gid, k) for gid in active for k in range(len(ref.checks.get(gid, [])))]
+        calls: list = []
+        spans = {}
+        for gid, k in order:
+            check = ref.checks[gid][k][0]
+            spans[gid, k] = (len(calls), len(calls) + len(check.calls))
+            calls.extend(check.calls)
         records, cell_errors, runtime, info = run_calls(self.sandbox, sources, calls, path.parent)
         flags += [Flag(f.code, f.message, indices[f.cell] if isinstance(f.cell, int)
                        and 0 <= f.cell < len(indices) else None, None) for f in runtime]
@@ -195,38 +302,67 @@ class Grader:
         result.cell_errors = [f"code cell {indices[i] if i < len(indices) else i}: {e}"
                               for i, e in cell_errors]
         result.flags = list(dict.fromkeys(flags))
-        outcomes = {}
-        for cid, (a, b) in spans.items():
-            outcomes[cid] = spec.judge_safely(self.checks[cid], calls[a:b], records[a:b])
-        for t in self.tests:
-            checks = [CheckResult(cid, self.checks[cid].description, outcomes[cid].passed,
-                                  outcomes[cid].message,
-                                  "" if outcomes[cid].passed else outcomes[cid].hint,
-                                  list(outcomes[cid].warnings)) for cid in t.check_ids]
-            passed = all(c.passed for c in checks)
-            result.tests.append(TestResult(t.grade_id, t.points, t.points if passed else 0.0,
-                                           passed, t.hidden, checks))
+        for gid, points in active.items():
+            outcomes = []
+            for k, (check, reference) in enumerate(ref.checks.get(gid, [])):
+                a, b = spans[gid, k]
+                outcomes.append((check, judge(check, reference, records[a:b])))
+            result.tests.append(_test_result(gid, points, ref.parts.get(gid, []), outcomes,
+                                             self.source.is_hidden(gid)))
         result.score = sum(t.score for t in result.tests)
         result.max_score = sum(t.points for t in result.tests)
         result.seconds = time.monotonic() - start
         return result
 
 
-def run_calls(sandbox: Sandbox, sources: list, calls: list, workdir: Path):
+def _test_result(gid, points, parts, outcomes, hidden) -> TestResult:
+    """A test cell's score from its parts (all its points in one part when none is declared)."""
+    if not parts:
+        parts = [("", points)]
+    elif abs(sum(p for _, p in parts) - points) > 1e-9:
+        raise GradingError(f"test cell {gid}: its parts are worth "
+                           f"{sum(p for _, p in parts):g} points, the cell {points:g}")
+    results = []
+    for what, part_points in parts:
+        mine = [(c, o) for c, o in outcomes if c.part == what]
+        failed = next(((c, o) for c, o in mine if not o.passed), None)
+        warnings = list(dict.fromkeys(w for _, o in mine for w in o.warnings))[:20]
+        description = what or (mine[0][0].what if mine and mine[0][0].what else gid)
+        if not mine:
+            results.append(CheckResult(what, description, False, "no check ran for this part",
+                                       "", [], part_points))
+        elif failed is None:
+            results.append(CheckResult(what, description, True,
+                                       f"passed all {len(mine)} checks", "", warnings,
+                                       part_points))
+        else:
+            check, outcome = failed
+            message = (f"{check.what}: " if check.what and check.what != description else "") \
+                + outcome.message
+            results.append(CheckResult(what, description, False, message, outcome.hint,
+                                       warnings, part_points))
+    score = sum(r.points for r in results if r.passed)
+    return TestResult(gid, points, score, score == points, hidden, results)
+
+
+# -- the student's run ----------------------------------------------------------------------
+
+def run_calls(sandbox, sources: list, calls: list, workdir: Path):
     """Run cells then calls in ``sandbox``; resume after a call that stopped the run.
 
     Returns ``(records, cell_errors, runtime_flags, info)``: a Record for every call (those
-    that never ran explain why), ``(cell index, error)`` pairs, the flags raised inside,
-    and how the runs ended (``info["reason"]``, ``info["runs"]``, ``info["compute"]``).
+    that never ran, or whose result was malformed, explain why), ``(cell index, error)``
+    pairs, the flags raised inside, and how the runs ended (``info["reason"]``,
+    ``info["runs"]``, ``info["compute"]``).
     """
     records: list = [None] * len(calls)
     cell_errors, runtime, runs = [], [], []
     compute = 0.0
     pending = list(range(len(calls)))
-    while pending:
+    while True:
         job = {"cells": sources, "calls": [calls[i].to_data() for i in pending]}
         res = sandbox.run(job, workdir if workdir.is_dir() else None)
-        parsed = _parse(res.results)
+        parsed = _parse(res.results, len(pending), len(sources))
         runs.append({"reason": res.reason, "detail": res.detail,
                      "seconds": round(res.seconds, 3)})
         if len(runs) == 1:   # cells run the same way each time: report them once
@@ -234,14 +370,12 @@ def run_calls(sandbox: Sandbox, sources: list, calls: list, workdir: Path):
             compute += parsed["cell_seconds"]
         runtime += parsed["flags"]
         for k, rec in parsed["records"].items():
-            if 0 <= k < len(pending):
-                records[pending[k]] = rec
-                compute += rec.seconds
+            records[pending[k]] = rec
+            compute += rec.seconds
         if res.reason != "ok":
             runtime.append(Flag("resource", f"sandbox: {res.detail}"))
         stuck = parsed["started"]
-        if res.reason == "ok" or stuck is None or not 0 <= stuck < len(pending) \
-                or len(runs) >= MAX_RUNS:
+        if res.reason == "ok" or stuck is None or len(runs) >= MAX_RUNS or not pending:
             break
         # The call that stopped the run fails; so do the later calls of the same function
         # (they would most likely stop it again); the others run in a fresh sandbox.
@@ -260,77 +394,145 @@ def run_calls(sandbox: Sandbox, sources: list, calls: list, workdir: Path):
                                         + (reason or "the run stopped"))
     info = {"reason": next((r["reason"] for r in runs if r["reason"] != "ok"), "ok"),
             "isolated": sandbox.isolated, "runs": runs, "compute": compute}
-    return records, cell_errors, [Flag.from_dict(f) if isinstance(f, dict) else f
-                                  for f in runtime], info
+    return records, cell_errors, runtime, info
 
 
-def _failed_record(reason: str) -> spec.Record:
-    return spec.Record(ok=False, error=f"GradingError: {reason}"[:spec.MAX_ERROR_CHARS],
-                       error_type="GradingError", error_bases=("GradingError", "Exception"))
+def _failed_record(reason: str) -> Record:
+    return Record(ok=False, error=f"GradingError: {reason}"[:MAX_ERROR_CHARS],
+                  error_type="GradingError", error_bases=("GradingError", "Exception"))
 
 
-def _parse(raw: bytes) -> dict:
-    """Read the runner's JSON lines; anything malformed (or forged junk) is skipped."""
+MAX_FLAGS = 100          # runtime flags kept from one run
+MAX_LINE_BYTES = 96 << 20
+
+
+def _parse(raw: bytes, num_calls: int, num_cells: int) -> dict:
+    """Read the runner's JSON lines strictly; anything else is flagged, never trusted.
+
+    Each call index may be answered once: a record out of range, a second record for the
+    same call, or a record that is not exactly a Record fails that call (or is dropped) and
+    raises a ``channel`` flag.
+    """
     out = {"cell_errors": [], "cell_seconds": 0.0, "flags": [], "records": {}, "started": None}
+    odd = 0
     for line in raw.split(b"\n"):
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
         except (ValueError, RecursionError):
+            odd += 1
             continue
-        if not isinstance(entry, dict):
+        if type(entry) is not dict or len(entry) > 5:
+            odd += 1
             continue
-        if type(entry.get("cell")) is int:
-            if not entry.get("ok", True):
+        if type(entry.get("cell")) is int and 0 <= entry["cell"] < num_cells:
+            if entry.get("ok") is False:
                 out["cell_errors"].append((entry["cell"], str(entry.get("error", ""))[:500]))
-            if type(entry.get("seconds")) is float:
-                out["cell_seconds"] += entry["seconds"]
-        elif isinstance(entry.get("flags"), list):
-            out["flags"].extend(Flag.from_dict(f) for f in entry["flags"][:100])
-        elif type(entry.get("start")) is int:
+            seconds = entry.get("seconds")
+            if type(seconds) is float and 0 <= seconds < 1e6:
+                out["cell_seconds"] += seconds
+        elif type(entry.get("flags")) is list and len(out["flags"]) < MAX_FLAGS:
+            out["flags"].extend(Flag.from_dict(f) for f in
+                                entry["flags"][:MAX_FLAGS - len(out["flags"])])
+        elif type(entry.get("start")) is int and 0 <= entry["start"] < num_calls:
             out["started"] = entry["start"]
-        elif type(entry.get("record")) is int:
+        elif type(entry.get("record")) is int and 0 <= entry["record"] < num_calls:
+            k = entry["record"]
+            if k in out["records"]:
+                out["records"][k] = _failed_record("the grader received two results for this "
+                                                   "call")
+                odd += 1
+                continue
             try:
-                out["records"][entry["record"]] = spec.Record.from_data(entry.get("data"))
-            except (ValueError, TypeError, KeyError, RecursionError):
-                out["records"][entry["record"]] = _failed_record("unreadable result")
-            if out["started"] == entry["record"]:
+                out["records"][k] = Record.from_data(entry.get("data"))
+            except (CodecError, ValueError, TypeError, KeyError, RecursionError):
+                out["records"][k] = _failed_record("the grader received a malformed result")
+                odd += 1
+            if out["started"] == k:
                 out["started"] = None
+        elif entry.get("end") is True:
+            pass
+        else:
+            odd += 1
+    if odd:
+        out["flags"].append(Flag("channel", f"the sandbox sent {odd} malformed or unexpected "
+                                            "line(s) to the grader"))
     return out
 
 
 # -- the same engine for `lr-course check` -----------------------------------------------
 
-def check_notebook(path, assignment: str | None = None, *, require_isolation: bool = False,
-                   source: SourceNotebook | None = None, sandbox=None,
-                   run_key: bytes | None = None) -> SubmissionResult:
+def check_notebook(path, assignment: str | None = None, *, course=None,
+                   require_isolation: bool = False, sandbox=None) -> tuple:
     """Grade one notebook for its author (``lr-course check``): the batch's engine, no gradebook.
 
-    The assignment is recognised from the notebook (:func:`~lr_course.grading.submission.identify`);
-    ``assignment``, when given, must agree. The seed comes from a fresh ``run_key`` (or the
-    one given) and the file's name, as a batch's comes from the student's id.
+    With the course's source notebook at hand (``course``, or a course found in a parent
+    folder of the notebook: :func:`~lr_course.grading.course.find_source_for`), every test
+    runs, on the self-check's own seed (never the final grade's). Without it, the visible
+    tests run against the checks file released beside the notebook.
 
-    Args:
-        path: the notebook.
-        assignment: refuse the notebook unless it is of this assignment.
-        require_isolation: raise :class:`~lr_course.grading.sandbox.IsolationError` rather
-            than run without bubblewrap (only when ``sandbox`` is None).
-        source: the instructor's source notebook, if at hand (tampering is then flagged).
-        sandbox: where the code runs; None opens (and closes) a :class:`Sandbox`. Tests pass
-            :class:`~lr_course.grading.inprocess.InProcess` for trusted code.
-        run_key: the secret the cases' seed derives from (fresh when None).
+    Returns ``(result, mode)`` where mode is ``"all tests"`` or ``"visible tests only"``.
 
     Raises:
         SubmissionError: the file is not a readable notebook of a graded assignment, or
             not of ``assignment``.
+        GradingError: neither the source nor a checks file is at hand.
     """
+    from lr_course.grading.checks import modes
+    from lr_course.grading.submission import identify
+    path = Path(path)
     nb, _ = read_notebook(path)
-    found = identify(nb, path)
-    if assignment is not None and found != assignment:
-        raise SubmissionError(f"{path} is a notebook of {found}, not of {assignment}")
-    student = Path(path).stem
+    released = None
+    try:
+        released = modes.read_expected(modes.find_expected(path.parent))
+    except modes.ExpectedError:
+        released = None
+    guess = assignment or (released["assignment"] if released else None)
+    if guess is None:
+        guess = _guess_assignment(nb, path, course)
+    found_course, source = course_mod.find_source_for(path, guess, course)
+    if assignment is not None and guess != assignment:
+        raise SubmissionError(f"{path} is a notebook of {guess}, not of {assignment}")
+    student = path.stem
+    if source is not None:
+        known = {source.assignment: set(source.tests)}
+        identify(nb, path, known)
+        grader_args = dict(secret=found_course.secret(), purpose="check")
+        mode = "all tests"
+    elif released is not None:
+        source = _released_source(path, released)
+        entries = released["entries"]
+        ref = Reference.from_entries(entries, list(released["points"]))
+        grader_args = dict(references={released["seed"]: ref})
+        mode = "visible tests only"
+    else:
+        raise GradingError(f"cannot check {path.name}: neither the course's source notebook "
+                           f"(pass --course DIR) nor the {modes.EXPECTED_SUFFIX} file released "
+                           "with it is here")
     if sandbox is not None:
-        return Grader(found, source, sandbox, run_key).grade_file(path, student)
+        return Grader(source, sandbox, **grader_args).grade_file(path, student), mode
     with Sandbox(require_isolation=require_isolation) as box:
-        return Grader(found, source, box, run_key).grade_file(path, student)
+        return Grader(source, box, **grader_args).grade_file(path, student), mode
+
+
+def _guess_assignment(nb, path, course):
+    from lr_course.grading.submission import identify
+    for parent in [Path(course)] if course else Path(path).resolve().parents:
+        for root in (parent, parent / "autograder"):
+            if (root / "nbgrader_config.py").is_file():
+                found = course_mod.Course(root)
+                known = {a: set(found.source(a).tests) for a in found.assignments()}
+                return identify(nb, path, known)
+    raise GradingError(f"cannot tell which assignment {Path(path).name} is: no course and no "
+                       "checks file beside it (pass --course DIR)")
+
+
+def _released_source(path: Path, released: dict) -> SourceNotebook:
+    """A stand-in source for the visible-only check: the points of the released tests."""
+    cells = [{"cell_type": "code", "source": "", "metadata": {"nbgrader": {
+        "grade": True, "solution": False, "grade_id": gid, "points": points}}}
+        for gid, points in released["points"].items()]
+    return SourceNotebook(path, cells, released["assignment"],
+                          tests={c["metadata"]["nbgrader"]["grade_id"]: c for c in cells},
+                          grade_ids=list(released["points"]))

@@ -9,11 +9,10 @@ opening sockets, loading native code, or reaching into frames and the garbage co
 Two detectors, because each misses what the other sees:
 
 * :func:`scan_source` reads a cell with :mod:`ast` without running it (in the grader);
-* :class:`RuntimeWatch` snapshots numpy, builtins, ``sys.modules`` and the interpreter's
-  hooks inside the sandbox before the student's code runs, reports what changed, and puts
-  it back before the graded calls run (so a patch cannot even affect the recording).
-
-This module imports only the standard library: the runner loads it inside the sandbox.
+* :class:`~lr_course.grading.checks.watch.RuntimeWatch` snapshots numpy, builtins,
+  ``sys.modules`` and the interpreter's hooks inside the sandbox before the student's code
+  runs, reports what changed, and puts it back before the graded calls run (so a patch
+  cannot even affect the recording).
 
 >>> [f.code for f in scan_source("import numpy as np\\nnp.allclose = lambda *a, **k: True")]
 ['numpy-patch']
@@ -27,7 +26,7 @@ import ast
 import sys
 from dataclasses import asdict, dataclass
 
-__all__ = ["Flag", "scan_source", "scan_cells", "RuntimeWatch", "CODES"]
+__all__ = ["Flag", "scan_source", "scan_cells", "CODES"]
 
 # Every flag code and what it means, in words for the instructor.
 CODES = {
@@ -339,101 +338,3 @@ def _parses(line):
         return True
     except SyntaxError:
         return False
-
-
-# -- runtime watch (runs inside the sandbox) --------------------------------------------
-
-class RuntimeWatch:
-    """Snapshot modules and interpreter hooks; report and undo what changed since.
-
-    ``modules`` maps a name (for the message) to a module object; the watch keeps a
-    shallow copy of each module's namespace, of ``sys.modules`` and of the import and
-    trace hooks. :meth:`check` returns new flags (each reported once) and :meth:`restore`
-    puts every watched value back.
-
-    >>> import math
-    >>> watch = RuntimeWatch({"math": math})
-    >>> math.pi = 3
-    >>> [f["code"] for f in watch.check()]
-    ['module-patch']
-    >>> watch.restore(); math.pi > 3
-    True
-    """
-
-    def __init__(self, modules: dict):
-        self._modules = dict(modules)
-        self._saved = {name: dict(vars(mod)) for name, mod in self._modules.items()}
-        self._sys_modules = dict(sys.modules)
-        self._hooks = (list(sys.meta_path), list(sys.path_hooks), sys.gettrace(),
-                       sys.getprofile(), sys.displayhook, sys.excepthook)
-        self._reported = set()
-        self.extra: list[dict] = []      # flags raised elsewhere (e.g. the IPython stub)
-
-    def _code(self, name):
-        return {"numpy": "numpy-patch", "builtins": "builtins-patch"}.get(
-            name.split(".")[0], "module-patch")
-
-    def check(self) -> list[dict]:
-        found = list(self.extra)
-        self.extra.clear()
-        for name, mod in self._modules.items():
-            now, before = vars(mod), self._saved[name]
-            for key in set(now) | set(before):
-                if key in before and key in now and now[key] is before[key]:
-                    continue
-                if key not in before and _genuine_submodule(name, key, now[key]):
-                    continue   # numpy's lazily imported submodules (np.testing...)
-                verb = "added" if key not in before else "removed" if key not in now else "replaced"
-                found.append({"code": self._code(name), "message": f"{verb} {name}.{key}"})
-        for key in set(sys.modules) | set(self._sys_modules):
-            if key in self._sys_modules:
-                if sys.modules.get(key) is not self._sys_modules[key]:
-                    found.append({"code": "sys-modules", "message": f"replaced sys.modules[{key!r}]"})
-            elif not _genuine_module(key, sys.modules[key]):
-                found.append({"code": "sys-modules", "message": f"planted sys.modules[{key!r}]"})
-        hooks = (list(sys.meta_path), list(sys.path_hooks), sys.gettrace(), sys.getprofile(),
-                 sys.displayhook, sys.excepthook)
-        names = ("sys.meta_path", "sys.path_hooks", "sys.settrace", "sys.setprofile",
-                 "sys.displayhook", "sys.excepthook")
-        for name, old, new in zip(names, self._hooks, hooks):
-            if (old != new) if isinstance(old, list) else (old is not new):
-                code = "import-hook" if "path" in name else "introspection"
-                found.append({"code": code, "message": f"changed {name}"})
-        fresh = []
-        for f in found:
-            key = (f["code"], f["message"])
-            if key not in self._reported:
-                self._reported.add(key)
-                fresh.append(f)
-        return fresh
-
-    def restore(self) -> None:
-        for name, mod in self._modules.items():
-            now, before = vars(mod), self._saved[name]
-            for key in list(now):
-                if key not in before and not _genuine_submodule(name, key, now[key]):
-                    del now[key]
-            for key, value in before.items():
-                if now.get(key, _MISSING) is not value:
-                    now[key] = value
-        for key in list(sys.modules):
-            if key not in self._sys_modules and not _genuine_module(key, sys.modules[key]):
-                del sys.modules[key]
-        sys.modules.update(self._sys_modules)
-        sys.meta_path[:] = self._hooks[0]
-        sys.path_hooks[:] = self._hooks[1]
-        sys.settrace(self._hooks[2])
-        sys.setprofile(self._hooks[3])
-        sys.displayhook, sys.excepthook = self._hooks[4], self._hooks[5]
-
-
-_MISSING = object()
-
-
-def _genuine_module(key, mod) -> bool:
-    spec = getattr(mod, "__spec__", None)
-    return type(mod).__name__ == "module" and spec is not None and getattr(spec, "name", None) == key
-
-
-def _genuine_submodule(parent, key, value) -> bool:
-    return _genuine_module(f"{parent}.{key}", value) and sys.modules.get(f"{parent}.{key}") is value

@@ -18,8 +18,8 @@ import os
 import time
 from pathlib import Path
 
-from lr_course.grading import spec
-from lr_course.grading.runner import run_job
+from lr_course.grading.checks import declare
+from lr_course.grading.checks.runner import run_job
 from lr_course.grading.sandbox import SandboxResult
 
 __all__ = ["InProcess"]
@@ -54,9 +54,10 @@ def _cwd(folder):
 class InProcess:
     """A not-a-sandbox with the Sandbox's ``run`` interface (see the module docstring).
 
+    >>> from lr_course.grading.checks.calls import Call
     >>> box = InProcess()
     >>> res = box.run({"cells": ["def f(x):\\n    return 2 * x"],
-    ...                "calls": [spec.Call("call", "f", args=(3,)).to_data()]})
+    ...                "calls": [Call("call", "f", args=(3,)).to_data()]})
     >>> res.reason, b'"end": true' in res.results, box.isolated
     ('ok', True, False)
     """
@@ -68,10 +69,13 @@ class InProcess:
         lines: list[bytes] = []
         sink = io.StringIO()    # the student's prints, as the sandbox caps them
         start = time.monotonic()
-        calls = [spec.Call.from_data(c) for c in job.get("calls", [])]
+        before = declare._MODE[0]
         with _cwd(submission_dir), contextlib.redirect_stdout(sink), \
                 contextlib.redirect_stderr(sink):
-            run_job(job.get("cells", []), calls, spec, _NoWatch(),
-                    lambda obj: lines.append((json.dumps(obj) + "\n").encode()))
+            try:
+                run_job(job, _NoWatch(),
+                        lambda obj: lines.append((json.dumps(obj) + "\n").encode()))
+            finally:
+                declare.set_mode(before)   # this process's own mode, as it was
         return SandboxResult("ok", "", 0, b"".join(lines), sink.getvalue()[-20000:],
                              time.monotonic() - start, False)

@@ -4,8 +4,8 @@ The sandbox is a fresh set of Linux namespaces (mount, pid, network, ipc, uts) w
 system holds only what a student's answer may use: the system libraries and the Python
 standard library read-only, numpy (and matplotlib, so that plotting cells still run), a
 curated copy of the course modules the applied parts need (``lr_course.problems`` with the
-surfaces it re-exports, ``lr_course.models`` and the dataset), the runner and the check API
-(``spec.py`` and its ``codec.py``), a private ``/tmp`` and the submission's own directory
+surfaces it re-exports, ``lr_course.models`` and the dataset), the check library with the
+runner (:mod:`lr_course.grading.checks`), a private ``/tmp`` and the submission's own directory
 read-only. The rest of ``lr_course`` (schedules, optimizers, search, finder, grading and its
 reference solutions), the course directory, the gradebook and other students' work are simply not
 there. There is no network (only a loopback device in a new network namespace) and the
@@ -52,7 +52,7 @@ REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed")
 
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
 _PKG_DIR = Path(__file__).resolve().parent.parent   # lr_course/
-# Course modules a student's code (and spec's "train" kind) may import inside.
+# Course modules a notebook (and the "train" kind of a check) may import inside.
 COURSE_MODULES = ("problems.py", "surfaces.py", "_points.py", "models.py", "data")
 # Installed packages the sandbox provides: numpy always; matplotlib and its dependencies
 # so that an honest plotting cell does not fail (with the Agg backend, nothing displayed).
@@ -189,7 +189,7 @@ class Sandbox:
     # -- the curated tree --------------------------------------------------------------
 
     def _build_tree(self):
-        """Copy the runner, spec and the allowed course modules into a private tree."""
+        """Copy the check library (with the runner) and the allowed course modules into a tree."""
         tree = self._tree
         os.chmod(tree, 0o755)
         lib = tree / "lib" / "lr_course"
@@ -202,16 +202,17 @@ class Sandbox:
                 shutil.copytree(src, lib / name, ignore=shutil.ignore_patterns("__pycache__"))
             elif src.is_file():
                 shutil.copy2(src, lib / name)
-        engine = tree / "engine"
-        engine.mkdir()
-        here = Path(__file__).resolve().parent
-        for name in ("runner.py", "codec.py", "spec.py", "flags.py"):
-            shutil.copy2(here / name, engine / name)
+        # The check library and the runner: one self-contained package, copied whole.
+        grading = lib / "grading"
+        grading.mkdir()
+        (grading / "__init__.py").write_text('"""Only the check library is here."""\n')
+        shutil.copytree(Path(__file__).resolve().parent / "checks", grading / "checks",
+                        ignore=shutil.ignore_patterns("__pycache__"))
         site = tree / "site"   # unisolated mode: symlinks to the allowed packages
         site.mkdir()
         for path in self.packages:
             (site / path.name).symlink_to(path)
-        for py in list(lib.rglob("*.py")) + list(engine.glob("*.py")):
+        for py in lib.rglob("*.py"):
             try:  # bytecode up front: the sandbox's file system is read-only
                 py_compile.compile(str(py), doraise=True,
                                    invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
@@ -241,9 +242,7 @@ class Sandbox:
 
     def _runner_args(self, root: str, site_paths: list[str]) -> list[str]:
         lim = self.limits
-        args = [f"{root}/engine/runner.py",
-                "--codec", f"{root}/engine/codec.py", "--spec", f"{root}/engine/spec.py",
-                "--flags", f"{root}/engine/flags.py",
+        args = [f"{root}/lib/lr_course/grading/checks/runner.py",
                 "--memory", str(lim.memory_bytes), "--nproc", str(lim.max_processes),
                 "--cpu", str(lim.cpu_seconds), "--fsize", str(lim.file_bytes),
                 "--job-bytes", str(lim.job_bytes)]
@@ -295,8 +294,7 @@ class Sandbox:
         root = SANDBOX_ROOT
         for path in (root, f"{root}/site"):   # bwrap would make them 0700: root's only
             cmd += ["--perms", "0755", "--dir", path]
-        cmd += ["--ro-bind", str(self._tree / "lib"), f"{root}/lib",
-                "--ro-bind", str(self._tree / "engine"), f"{root}/engine"]
+        cmd += ["--ro-bind", str(self._tree / "lib"), f"{root}/lib"]
         site_paths = []
         for path in self.packages:
             cmd += ["--ro-bind", str(path), f"{root}/site/{path.name}"]

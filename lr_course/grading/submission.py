@@ -5,10 +5,9 @@ another nbformat or another assignment, with duplicate cell ids, or with the gra
 cells edited, deleted, retyped or re-scored. :func:`read_notebook` turns each of those into
 a :class:`SubmissionError` with a sentence a student understands, or a note when grading
 can go on. :func:`student_cells` keeps every code cell that is the student's and drops every
-cell that claims to be a grader's test (test cells come from the SOURCE notebook and the
-check registry, never from the submission), flagging what was tampered with.
-:func:`identify` tells which assignment a notebook belongs to (``lr-course check`` and
-``lr-course collect`` use it).
+cell that claims to be a grader's test (test cells come from the SOURCE notebook, never
+from the submission), flagging what was tampered with. :func:`identify` tells which
+assignment a notebook belongs to (``lr-course check`` and ``lr-course collect`` use it).
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lr_course.grading import spec
 from lr_course.grading.flags import Flag
 
 __all__ = ["GradingError", "SubmissionError", "SourceNotebook", "read_notebook", "load_source",
@@ -142,18 +140,34 @@ class SourceNotebook:
 
     path: Path
     cells: list                                     # the source cells (dicts)
-    tests: dict = field(default_factory=dict)       # grade_id -> test cell
+    assignment: str = ""                            # its assignment (the source folder's name)
+    tests: dict = field(default_factory=dict)       # grade_id -> test cell, in order
     grade_ids: list = field(default_factory=list)   # every grade_id, in order
     answers: list = field(default_factory=list)     # grade_ids of the solution cells
 
     def test_points(self) -> dict:
+        """grade_id -> points of every autograded test cell."""
         return {gid: float(_grade_meta(c).get("points", 0) or 0) for gid, c in self.tests.items()}
 
+    def is_hidden(self, grade_id: str) -> bool:
+        """Whether a test cell has hidden tests (removed from the students' release)."""
+        return bool(_HIDDEN.search(_source(self.tests[grade_id])))
 
-def load_source(path: str | os.PathLike) -> SourceNotebook:
+    def code_cells(self) -> list:
+        """The sources of the code cells that are not tests (solutions included), as run."""
+        return [transform_magics(_source(c)) for c in self.cells
+                if c.get("cell_type") == "code" and _grade_meta(c).get("grade_id") not in self.tests]
+
+    def test_cells(self, hidden: bool = True) -> list:
+        """``[(grade_id, source)]`` of the test cells; without their hidden tests if not hidden."""
+        return [(gid, transform_magics(_source(c) if hidden else _strip_hidden(_source(c))))
+                for gid, c in self.tests.items()]
+
+
+def load_source(path: str | os.PathLike, assignment: str | None = None) -> SourceNotebook:
     """Read the instructor's source notebook (its test cells define what is a test)."""
     nb, _ = read_notebook(path)
-    src = SourceNotebook(Path(path), nb["cells"])
+    src = SourceNotebook(Path(path), nb["cells"], assignment or Path(path).parent.name)
     for cell in nb["cells"]:
         meta = _grade_meta(cell)
         gid = meta.get("grade_id")
@@ -166,30 +180,31 @@ def load_source(path: str | os.PathLike) -> SourceNotebook:
     return src
 
 
-def identify(nb: dict, path: str | os.PathLike | None = None) -> str:
-    """Which graded assignment ``nb`` is, from its cells' grade_ids (then its file name).
+def identify(nb: dict, path: str | os.PathLike | None, known: dict) -> str:
+    """Which assignment ``nb`` is, from its cells' grade_ids (then its file name).
 
-    The assignment whose test cells' grade_ids the notebook shares most wins; a notebook
-    with none of them is recognised by an assignment name in its file name.
+    ``known`` maps each assignment to the grade_ids of its test cells. The assignment whose
+    test grade_ids the notebook shares most wins; a notebook with none of them is recognised
+    by an assignment's name in its file name.
 
     Raises:
-        SubmissionError: when it is a notebook of no graded assignment.
+        SubmissionError: when it is a notebook of none of them.
 
-    >>> identify({"cells": [{"metadata": {"nbgrader": {"grade_id": "test_adam"}}}]})
-    'ps2_adaptive'
+    >>> identify({"cells": [{"metadata": {"nbgrader": {"grade_id": "test_adam"}}}]}, None,
+    ...          {"ps1": {"test_step"}, "ps2": {"test_adam"}})
+    'ps2'
     """
     ids = {_grade_meta(c).get("grade_id") for c in nb["cells"] if isinstance(c, dict)}
-    shared = {name: len(ids & {t.grade_id for t in tests})
-              for name, tests in spec.ASSIGNMENTS.items()}
-    best = max(shared, key=shared.get)
-    if shared[best] > 0:
+    shared = {name: len(ids & set(tests)) for name, tests in known.items()}
+    best = max(shared, key=shared.get) if shared else None
+    if best is not None and shared[best] > 0:
         return best
     if path is not None:
-        for name in spec.ASSIGNMENTS:
+        for name in sorted(known, key=len, reverse=True):
             if name in Path(path).name:
                 return name
     raise SubmissionError(f"{path or 'the notebook'} is not a notebook of any graded "
-                          f"assignment ({', '.join(spec.ASSIGNMENTS)})")
+                          f"assignment ({', '.join(sorted(known)) or 'none known'})")
 
 
 def student_cells(nb: dict, source: SourceNotebook | None, test_ids=()) -> tuple[list, list, list]:

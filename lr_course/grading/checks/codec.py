@@ -1,13 +1,13 @@
 """The safe JSON codec between the grader and the sandbox: :func:`encode` and :func:`decode`.
 
-Calls and Records (:mod:`lr_course.grading.spec`) cross the process boundary as JSON, never
+Calls and Records (:mod:`lr_course.grading.checks.calls`) cross the process boundary as JSON, never
 pickle. :func:`encode` turns numpy arrays and scalars, tuples, dicts and the placeholders
 :class:`RngSeed` and :class:`Objective` into JSON-able data, each non-primitive value a dict
 with exactly one marker key; anything else becomes :class:`Unsupported`, of which only the
 type name survives. :func:`decode` reads untrusted data: it never executes code, and it
 raises :class:`CodecError` on malformed data or data over the size limits below.
 
-Like spec.py this runs INSIDE the sandbox (the runner loads it from a file), so it imports
+Like the rest of :mod:`lr_course.grading.checks` this runs INSIDE the sandbox, so it imports
 only the standard library and numpy.
 """
 
@@ -45,7 +45,7 @@ class RngSeed:
 
 @dataclass(frozen=True)
 class Objective:
-    """Placeholder for a catalogue objective ``f(lr) -> score`` (see ``spec.OBJECTIVES``)."""
+    """Placeholder for a catalogue objective ``f(lr) -> score`` (see ``calls.OBJECTIVES``)."""
 
     name: str
     options: dict = field(default_factory=dict)  # keyword arguments of the builder

@@ -1,24 +1,35 @@
-"""The program that runs inside the sandbox: a student's cells, then the graded calls.
+"""The program that runs inside the sandbox: a notebook's cells, then the graded calls.
 
-Invoked by :mod:`lr_course.grading.sandbox` as ``python -I -S -B runner.py --spec ...``.
-It reads one job from stdin (JSON)::
+Invoked by :mod:`lr_course.grading.sandbox` as ``python -I -S -B runner.py --path ...``
+(the ``--path`` folders hold numpy and this package). It reads one job from stdin (JSON),
+one of two kinds.
+
+A **student job** runs the student's cells, then the calls the grader chose::
 
     {"cells": ["<python source of code cell 0>", ...],   # already IPython-transformed
      "calls": [<Call.to_data()>, ...]}
 
-and writes JSON lines to its original stdout, which only this program uses (whatever the
-student's code prints goes to stderr, which the parent caps)::
+A **reference job** runs a source notebook: its cells (solutions included), then, for each
+seed, every test cell with the checks recorded against the solution
+(:class:`~lr_course.grading.checks.modes.Recorder`)::
+
+    {"cells": [...], "tests": [["<grade_id>", "<source>"], ...], "seeds": [<int>, ...]}
+
+It writes JSON lines to its original stdout, which only this program uses (whatever the
+notebook prints goes to stderr, which the parent caps)::
 
     {"cell": i, "ok": true, "error": "", "seconds": 0.01}   one per cell
     {"flags": [{"code": ..., "message": ...}, ...]}        runtime flags, as found
     {"start": k}                                           before graded call k
     {"record": k, "data": <Record.to_data()>}              after graded call k
+    {"seed": s}                                            reference: seeds[s] starts
+    {"test": "<grade_id>", "ok": true, "error": ""}        reference: a test cell ran
+    {"part": {...}} / {"check": {...}}                     reference: what a test cell declared
     {"end": true}                                          the last line
 
-Order of business, all before any student code: switch to the unprivileged uid (when
+Order of business, all before any notebook code: switch to the unprivileged uid (when
 started as root inside bwrap), set the resource limits, move stdout aside, read the job,
-import numpy and the check API (``codec.py`` then ``spec.py``, loaded from files: the
-``lr_course.grading`` package is not in the sandbox) and snapshot what the student might patch. A cell that
+import numpy and this package, and snapshot what the student might patch. A cell that
 raises is recorded and the next cell runs. Before each graded call, whatever the cells
 patched is reported and undone, so the recording runs on pristine numpy and builtins.
 
@@ -26,7 +37,6 @@ Nothing here decides a score: the records go back to the grader, which judges th
 """
 
 import builtins
-import importlib.util
 import json
 import os
 import resource
@@ -84,14 +94,6 @@ def _set_pdeathsig():
         libc.prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
     except (OSError, AttributeError):
         pass
-
-
-def _load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module   # dataclasses look their module up while the class is made
-    spec.loader.exec_module(module)
-    return module
 
 
 class _Sink:
@@ -161,59 +163,82 @@ def main(argv=None):
     sys.path[:0] = opts["path"]
     sys.dont_write_bytecode = True
     import numpy
-    codec = _load("lr_course_grading_codec", opts["codec"])   # spec imports it by this name
-    spec = _load("lr_course_grading_spec", opts["spec"])
-    flags = _load("lr_course_grading_flags", opts["flags"])
+    from lr_course.grading.checks import calls, codec, compare, declare, modes, watch
     import copy
     import math
     import warnings
-    # numpy.testing costs 0.3 s to import: watched only if the student loads it (below)
+    # numpy.testing costs 0.3 s to import: watched only if the student loads it
     watched = {"builtins": builtins, "numpy": numpy,
                "numpy.linalg": numpy.linalg, "numpy.random": numpy.random, "math": math,
                "copy": copy, "warnings": warnings, "json": json, "sys": sys,
-               "codec": codec, "spec": spec, "flags": flags, "runner": sys.modules[__name__]}
-    watch = flags.RuntimeWatch(watched)
-    calls = [spec.Call.from_data(c) for c in job.get("calls", [])]
-    run_job(job.get("cells", []), calls, spec, watch, emit, perf)
+               "codec": codec, "calls": calls, "compare": compare, "declare": declare,
+               "modes": modes, "watch": watch, "runner": sys.modules[__name__]}
+    runtime = watch.RuntimeWatch(watched)
+    run_job(job, runtime, emit, perf)
     return 0
 
 
-def run_job(cells, calls, spec, watch, emit, perf=time.perf_counter):
-    """Run ``cells`` in a fresh namespace, then record each call; ``emit`` every line.
+def run_job(job, watch, emit, perf=time.perf_counter):
+    """Run a student or reference ``job`` (see the module doc); ``emit`` every line.
 
-    The one place a student's cells are executed, in the sandbox (from :func:`main`) and,
+    The one place a notebook's cells are executed, in the sandbox (from :func:`main`) and,
     for tests of trusted code, in the grader's own process
     (:mod:`~lr_course.grading.inprocess`). ``watch`` reports and undoes tampering before
-    each call (a :class:`~lr_course.grading.flags.RuntimeWatch` in the sandbox); ``spec``
-    is the check API module. Everything it needs is passed in, so a cell that replaces
-    this module's globals cannot change what it does.
+    each call (a :class:`~lr_course.grading.checks.watch.RuntimeWatch` in the sandbox).
+    Everything it needs is bound before the cells run, so a cell that replaces this
+    module's globals cannot change what it does.
     """
+    from lr_course.grading.checks import declare
+    from lr_course.grading.checks.calls import Call, execute
+    from lr_course.grading.checks.modes import Ignore, Recorder
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     namespace["get_ipython"] = lambda: shell
     namespace["display"] = lambda *args, **kwargs: None
     shell = _Shell(namespace, watch)
-    for i, source in enumerate(cells):
-        start = perf()
-        entry = {"cell": i, "ok": True, "error": ""}
-        try:
-            exec(compile(source, f"<cell {i}>", "exec"), namespace)
-        except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
-            entry["ok"] = False
-            entry["error"] = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
-        entry["seconds"] = perf() - start
-        emit(entry)
+    calls = [Call.from_data(c) for c in job.get("calls", [])]
+    tests = list(job.get("tests", []))
+    seeds = list(job.get("seeds", []))
+    # A check a notebook cell declares outside a test cell counts for nothing.
+    declare.set_mode(Ignore())
+    for i, source in enumerate(job.get("cells", [])):
+        emit(_run_cell(source, f"<cell {i}>", namespace, perf, {"cell": i}))
     for k, call in enumerate(calls):
         found = watch.check()
         if found:
             emit({"flags": found})
         watch.restore()
         emit({"start": k})
-        record = spec.execute(call, namespace)
+        record = execute(call, namespace)
         emit({"record": k, "data": record.to_data()})
+    for s, seed in enumerate(seeds):
+        emit({"seed": s})
+        recorder = Recorder(seed, emit)
+        declare.set_mode(recorder)
+        for grade_id, source in tests:
+            recorder.start_cell(grade_id)
+            # A fresh view of the solution's namespace, so one test cell cannot leave
+            # state (an rng, a variable) to the next or to the next seed.
+            entry = _run_cell(source, f"<test {grade_id}>", dict(namespace), perf,
+                              {"test": grade_id})
+            entry.pop("seconds", None)
+            emit(entry)
     found = watch.check()
     if found:
         emit({"flags": found})
     emit({"end": True})
+
+
+def _run_cell(source, name, namespace, perf, entry):
+    start = perf()
+    entry.update(ok=True, error="")
+    try:
+        exec(compile(source, name, "exec"), namespace)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
+        entry["ok"] = False
+        entry["error"] = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+    entry["seconds"] = perf() - start
+    return entry
+
 
 if __name__ == "__main__":
     try:

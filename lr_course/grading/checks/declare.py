@@ -1,0 +1,313 @@
+"""What a test cell declares: checks as small dataclasses, and the functions that make them.
+
+A test cell of an assignment's source notebook says *what* to check::
+
+    from lr_course.grading import checks as ck
+
+    rng = ck.rng("step_decay")
+    ck.part("values on drawn cases", points=1)
+    for _ in range(5):
+        ck.same(step_decay, float(rng.uniform(0.01, 1)), int(rng.integers(0, 100)), 7)
+    ck.part("a ValueError naming the argument", points=1)
+    ck.raises(step_decay, 0.1, 3, 0, names="drop_every")
+
+Each call builds a :class:`Check` (plain data: which functions to run on which inputs and
+how to judge them) and hands it to the current *mode*:
+
+* **recording** (inside a sandbox, set by :mod:`.runner`): the source notebook's solution
+  cells have run; the check's calls are executed against the solution and the check goes
+  out with the solution's records. The grader then has the student's code run exactly the
+  same calls, and compares the two in its own process (:mod:`.compare`).
+* **self-check** (a student's kernel, the default): the calls run on the student's
+  functions right here and are compared with the values the release computed from the
+  solution (a ``<notebook>.checks.json`` file beside the released notebook); a report is
+  printed, and a failure raises ``AssertionError`` (so nbgrader's validate shows it).
+
+``rng(label)`` gives the random inputs: a Generator seeded from the mode's seed and the
+label, so the grader draws the same inputs for the solution and for the student, and a
+different student gets different ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .calls import Call, normalise
+from .codec import CodecError, Objective, RngSeed, decode, encode
+
+__all__ = ["Check", "KINDS", "same", "raises", "unchanged", "rollout", "invariant",
+           "reproducible", "log_uniform_samples", "search", "reaches_target", "pure", "trains",
+           "part", "rng", "seeded", "objective", "set_mode", "get_mode", "digest"]
+
+MAX_TEXT = 300                 # what / hint / part, in characters
+
+# Check kinds and the options each takes.
+KINDS = {
+    "same": ("rtol", "atol"),            # every call's outcome equals the solution's
+    "raises": ("names",),                # every call raises ValueError naming an argument
+    "unchanged": (),                     # no call modifies its inputs
+    "agree": ("rtol", "atol"),           # all calls give the same result (the student's own)
+    "differ": (),                        # the two calls give different results
+    "log_uniform": ("max_ks",),          # samples in [low, high), uniform in log
+    "search": ("returns",),              # (best, [lrs,] scores) consistent with the objective
+    "target": ("eigenvalues", "x0", "sigma", "target"),   # a schedule reaching E[loss] <= target
+    "accuracy": ("accuracy",),           # a trained model's validation accuracy >= accuracy
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One declared check: calls to run and how to judge what comes back."""
+
+    kind: str                            # a key of KINDS
+    calls: tuple                         # of Call
+    what: str = ""                       # what is checked, in words, shown to students
+    hint: str = ""                       # where to look when it fails (never the answer)
+    part: str = ""                       # the part of the test cell it counts towards
+    options: dict = field(default_factory=dict)   # the kind's options (see KINDS)
+
+    def to_data(self) -> dict:
+        """Plain JSON-able data."""
+        return {"kind": self.kind, "calls": [c.to_data() for c in self.calls],
+                "what": self.what, "hint": self.hint, "part": self.part,
+                "options": encode(self.options)}
+
+    @classmethod
+    def from_data(cls, data) -> "Check":
+        """Inverse of :meth:`to_data`; raises CodecError on anything malformed."""
+        if type(data) is not dict or set(data) != {"kind", "calls", "what", "hint", "part",
+                                                   "options"}:
+            raise CodecError("malformed Check")
+        kind = data["kind"]
+        if kind not in KINDS:
+            raise CodecError(f"unknown check kind {kind!r:.40}")
+        if type(data["calls"]) is not list or not 1 <= len(data["calls"]) <= 1000:
+            raise CodecError("Check.calls must be a list of 1 to 1000 calls")
+        for name in ("what", "hint", "part"):
+            if type(data[name]) is not str or len(data[name]) > MAX_TEXT:
+                raise CodecError(f"Check.{name} must be a short str")
+        options = decode(data["options"])
+        if type(options) is not dict or not set(options) <= set(KINDS[kind]):
+            raise CodecError(f"Check.options of a {kind} check must be among {KINDS[kind]}")
+        return cls(kind, tuple(Call.from_data(c) for c in data["calls"]), data["what"],
+                   data["hint"], data["part"], options)
+
+
+def digest(check: Check) -> str:
+    """A stable name of a check's content (how the self-check finds its expected values).
+
+    The part a check counts towards is not part of its name: the recorder assigns it.
+    """
+    data = dict(check.to_data(), part="")
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# ---------------------------------------------------------------------------------------
+# Modes: where a declared check goes.
+
+_MODE = [None]
+
+
+def set_mode(mode) -> None:
+    """Install ``mode`` (with ``seed``, ``part(what, points)`` and ``add(check, functions)``).
+
+    None restores the default, the self-check of a student's kernel.
+    """
+    _MODE[0] = mode
+
+
+def get_mode():
+    """The current mode; the self-check mode is created on first use."""
+    if _MODE[0] is None:
+        from .modes import SelfCheck
+        _MODE[0] = SelfCheck()
+    return _MODE[0]
+
+
+def rng(label: str) -> np.random.Generator:
+    """The Generator a test cell draws its inputs from, seeded by the mode and ``label``.
+
+    The same label gives the same draws for the solution and for the student being graded;
+    another student, or the self-check, gets other draws.
+    """
+    if not isinstance(label, str) or not label:
+        raise ValueError(f"label must be a non-empty str, got {label!r}")
+    return np.random.default_rng([get_mode().seed, zlib.crc32(label.encode())])
+
+
+def seeded(generator: np.random.Generator) -> RngSeed:
+    """A placeholder argument that becomes ``numpy.random.default_rng(seed)`` in the call."""
+    return RngSeed(int(generator.integers(2**31)))
+
+
+def objective(name: str, **options) -> Objective:
+    """A placeholder argument that becomes a catalogue objective ``f(lr) -> score``."""
+    return Objective(name, options)
+
+
+def part(what: str, points: float) -> None:
+    """Start a part of this test cell: the checks that follow earn ``points`` together.
+
+    A test cell without parts is one part worth all its points; with parts, the parts'
+    points must add up to the cell's.
+    """
+    if not isinstance(what, str) or not what:
+        raise ValueError(f"what must be a non-empty str, got {what!r}")
+    if isinstance(points, bool) or not isinstance(points, (int, float)) or not points > 0:
+        raise ValueError(f"points must be a number > 0, got {points!r}")
+    get_mode().part(what[:MAX_TEXT], float(points))
+
+
+def _name(function) -> str:
+    if isinstance(function, str):
+        return function
+    name = getattr(function, "__name__", None)
+    if not callable(function) or not isinstance(name, str):
+        raise ValueError(f"expected a function of the notebook, got {function!r:.60}")
+    return name
+
+
+def _text(value, name) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{name} must be a str, got {value!r:.60}")
+    return value[:MAX_TEXT]
+
+
+def _declare(kind, calls, functions, what, hint, **options):
+    check = Check(kind, tuple(calls), _text(what, "what"), _text(hint, "hint"), "", options)
+    # Through the codec once, so that what runs here is what the sandbox would receive.
+    check = Check.from_data(json.loads(json.dumps(check.to_data())))
+    live = {_name(f): f for f in functions if not isinstance(f, str)}
+    get_mode().add(check, live)
+
+
+def _call(function, args, kwargs) -> Call:
+    return Call("call", _name(function), args=tuple(normalise(list(args))),
+                kwargs=normalise(dict(kwargs)))
+
+
+def same(function, *args, rtol: float = 1e-6, atol: float = 1e-12, what: str = "",
+         hint: str = "", **kwargs) -> None:
+    """``function(*args, **kwargs)`` gives what the solution gives (or the same ValueError)."""
+    _declare("same", [_call(function, args, kwargs)], [function], what, hint, rtol=float(rtol),
+             atol=float(atol))
+
+
+def raises(function, *args, names, what: str = "", hint: str = "", **kwargs) -> None:
+    """``function(*args, **kwargs)`` raises ValueError whose message names one of ``names``."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    if not names or not all(isinstance(n, str) and n for n in names):
+        raise ValueError(f"names must be a str or a list of str, got {names!r}")
+    _declare("raises", [_call(function, args, kwargs)], [function], what, hint, names=list(names))
+
+
+def unchanged(function, *args, what: str = "", hint: str = "", **kwargs) -> None:
+    """``function(*args, **kwargs)`` returns without modifying its arguments."""
+    _declare("unchanged", [_call(function, args, kwargs)], [function], what, hint)
+
+
+def _rollout(init, update, params, grads, state, hyper) -> Call:
+    if not isinstance(grads, (list, tuple)) or not grads:
+        raise ValueError("grads must be a non-empty list of gradient arrays")
+    return Call("rollout", _name(update), init=_name(init), params=normalise(params),
+                grads_seq=tuple(normalise(list(grads))),
+                state=None if state is None else normalise(state), kwargs=normalise(hyper))
+
+
+def rollout(init, update, params, grads, *, state=None, rtol: float = 1e-6,
+            atol: float = 1e-12, what: str = "", hint: str = "", check: str = "same",
+            **hyper) -> None:
+    """Run an optimizer for ``len(grads)`` steps; every step matches the solution's.
+
+    ``state`` starts from a given state instead of ``init(params)``; ``check="unchanged"``
+    requires instead that no update modifies its params, grads or state.
+    """
+    if check not in ("same", "unchanged"):
+        raise ValueError(f"check must be 'same' or 'unchanged', got {check!r}")
+    call = _rollout(init, update, params, grads, state, hyper)
+    options = {"rtol": float(rtol), "atol": float(atol)} if check == "same" else {}
+    _declare(check, [call], [init, update], what, hint, **options)
+
+
+def invariant(init, update, params, grads, *, scales, rtol: float = 1e-6, atol: float = 1e-12,
+              what: str = "", hint: str = "", **hyper) -> None:
+    """The path is the same when every gradient is multiplied by each of ``scales``."""
+    calls = [_rollout(init, update, params, grads, None, hyper)]
+    for c in scales:
+        calls.append(_rollout(init, update, params, [float(c) * np.asarray(g) for g in grads],
+                              None, hyper))
+    _declare("agree", calls, [init, update], what, hint, rtol=float(rtol), atol=float(atol))
+
+
+def reproducible(function, *args, seed_index: int, generator, what: str = "",
+                 hint: str = "", **kwargs) -> None:
+    """The call with the Generator at ``args[seed_index]`` depends on its seed, and only on it.
+
+    Declares two checks: two generators with the same seed give the same result, and a
+    generator with another seed gives a different one.
+    """
+    args = list(args)
+    first, other = seeded(generator), seeded(generator)
+    if other == first:
+        other = RngSeed(first.seed + 1)
+    args[seed_index] = first
+    again = list(args)
+    changed = list(args)
+    changed[seed_index] = other
+    _declare("agree", [_call(function, args, kwargs), _call(function, again, kwargs)],
+             [function], what, hint, rtol=0.0, atol=0.0)
+    _declare("differ", [_call(function, args, kwargs), _call(function, changed, kwargs)],
+             [function], what, hint)
+
+
+def log_uniform_samples(function, low: float, high: float, size: int, generator, *,
+                        max_ks: float = 0.05, what: str = "", hint: str = "") -> None:
+    """``function(low, high, size, rng)`` returns ``size`` floats in [low, high), uniform in log."""
+    _declare("log_uniform", [_call(function, (float(low), float(high), int(size),
+                                              seeded(generator)), {})],
+             [function], what, hint, max_ks=float(max_ks))
+
+
+def search(function, *args, returns: int = 2, what: str = "", hint: str = "", **kwargs) -> None:
+    """A search over an :func:`objective` placeholder returns a consistent best lr.
+
+    ``returns=2``: ``(best_lr, scores)`` over the lrs given as the second argument;
+    ``returns=3``: ``(best_lr, lrs, scores)``. The objective is called exactly once per lr,
+    in order; scores are its values; the best lr has the lowest finite score.
+    """
+    if returns not in (2, 3):
+        raise ValueError(f"returns must be 2 or 3, got {returns!r}")
+    _declare("search", [_call(function, args, kwargs)], [function], what, hint, returns=int(returns))
+
+
+def reaches_target(schedule, *, eigenvalues, x0, sigma: float, num_steps: int, target: float,
+                   what: str = "", hint: str = "") -> None:
+    """SGD with ``schedule`` on a noisy quadratic reaches E[loss] <= ``target`` in ``num_steps``.
+
+    The loss is 0.5 * sum(eigenvalues * x**2) with N(0, sigma**2) gradient noise, from x0;
+    the grader computes the expected loss exactly from the learning rates the schedule gives.
+    """
+    call = Call("schedule", _name(schedule), num_steps=int(num_steps))
+    _declare("target", [call], [schedule], what, hint, eigenvalues=[float(v) for v in eigenvalues],
+             x0=[float(v) for v in x0], sigma=float(sigma), target=float(target))
+
+
+def pure(schedule, *, num_steps: int, what: str = "", hint: str = "") -> None:
+    """``schedule(step)`` for ``step in range(num_steps)`` gives the same rates when run twice."""
+    call = Call("schedule", _name(schedule), num_steps=int(num_steps))
+    _declare("agree", [call, call], [schedule], what, hint, rtol=0.0, atol=0.0)
+
+
+def trains(init, update, *, problem: str, num_steps: int, seed: int, accuracy: float,
+           what: str = "", hint: str = "", **hyper) -> None:
+    """Training ``problem`` with the optimizer reaches a validation ``accuracy``."""
+    call = Call("train", _name(update), init=_name(init), problem=problem,
+                num_steps=int(num_steps), seed=int(seed), kwargs=normalise(hyper))
+    _declare("accuracy", [call], [init, update], what, hint, accuracy=float(accuracy))
+

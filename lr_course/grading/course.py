@@ -1,0 +1,130 @@
+"""An nbgrader course as the grader sees it: its folders, assignments, settings and secret.
+
+Everything that finds a course goes through :func:`find_course` and :class:`Course`, so
+``release``, ``grade``, ``check``, ``report`` and ``export`` agree on where the source
+notebooks, the gradebook and the secret are.
+
+The **course secret** (``.lr_course_secret`` in the course directory, created on first use,
+readable by its owner only and never released) seeds the inputs every check draws: a
+student's grade is a pure function of the submission, the source notebook and the secret,
+the same on every run and on every machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from lr_course.grading.submission import GradingError, SourceNotebook, load_source
+
+__all__ = ["Course", "find_course", "find_source_for", "seed", "SECRET_FILE"]
+
+SECRET_FILE = ".lr_course_secret"
+
+
+def seed(secret: bytes, purpose: str, assignment: str, student: str) -> int:
+    """The seed of one student's checks: a hash of the secret and what is graded.
+
+    ``purpose`` keeps the final grade (``"grade"``), the self-check (``"check"``) and the
+    released visible values (``"release"``) on separate draws.
+
+    >>> seed(b"k", "grade", "ps1", "ada") == seed(b"k", "grade", "ps1", "ada")
+    True
+    >>> seed(b"k", "grade", "ps1", "ada") == seed(b"k", "check", "ps1", "ada")
+    False
+    """
+    h = hashlib.sha256()
+    for part in (secret, purpose.encode(), assignment.encode(), student.encode()):
+        h.update(len(part).to_bytes(4, "little") + part)
+    return int.from_bytes(h.digest()[:8], "little") >> 1
+
+
+@dataclass
+class Course:
+    """An nbgrader course directory (the folder holding ``nbgrader_config.py``)."""
+
+    root: Path
+
+    @property
+    def source_dir(self) -> Path:
+        return self.root / "source"
+
+    def assignments(self) -> list:
+        """The assignments with a source folder, by name."""
+        if not self.source_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.source_dir.iterdir()
+                      if p.is_dir() and not p.name.startswith((".", "_")))
+
+    def check_assignment(self, assignment: str) -> None:
+        """Raise a GradingError naming the known assignments if ``assignment`` is not one."""
+        if assignment not in self.assignments():
+            raise GradingError(f"no assignment {assignment!r} in {self.source_dir} (found: "
+                               f"{', '.join(self.assignments()) or 'none'})")
+
+    def notebook_name(self, assignment: str) -> str:
+        """The assignment's notebook (its one .ipynb in source/<assignment>/), without suffix."""
+        self.check_assignment(assignment)
+        found = sorted((self.source_dir / assignment).glob("*.ipynb"))
+        if len(found) != 1:
+            raise GradingError(f"{self.source_dir / assignment} must hold exactly one notebook "
+                               f"(found {len(found)})")
+        return found[0].stem
+
+    def source(self, assignment: str) -> SourceNotebook:
+        """The parsed source notebook of ``assignment``."""
+        name = self.notebook_name(assignment)
+        return load_source(self.source_dir / assignment / f"{name}.ipynb", assignment)
+
+    def secret(self) -> bytes:
+        """The course secret, created (owner-only) on first use."""
+        path = self.root / SECRET_FILE
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32) + "\n")
+        text = path.read_text().strip()
+        if len(text) < 32:
+            raise GradingError(f"{path} is not a course secret (delete it to make a new one; "
+                               "grades drawn from the old one change)")
+        return text.encode()
+
+    def settings(self) -> dict:
+        """course_id and db_url from the course's nbgrader_config.py (nbgrader's defaults)."""
+        out = {"course_id": "default_course", "db_url": f"sqlite:///{self.root / 'gradebook.db'}"}
+        from traitlets.config.loader import PyFileConfigLoader
+        config = PyFileConfigLoader("nbgrader_config.py", str(self.root)).load_config()
+        found = config.get("CourseDirectory", {})
+        for key in ("course_id", "db_url"):
+            if key in found:
+                out[key] = found[key]
+        return out
+
+
+def find_course(course=None) -> Course:
+    """The course at ``course``, or the current directory; a clear error if it is not one."""
+    root = Path(course) if course is not None else Path.cwd()
+    if not (root / "nbgrader_config.py").is_file():
+        where = f"{root}" if course is not None else "the current directory"
+        raise GradingError(f"{where} is not an nbgrader course directory (no nbgrader_config.py);"
+                           " run inside one or pass --course DIR")
+    return Course(root.resolve())
+
+
+def find_source_for(notebook: Path, assignment: str, course=None) -> tuple:
+    """``(course, source)`` for a student's notebook, or ``(None, None)`` if none is at hand.
+
+    Looks in ``course`` if given, then in every parent folder of the notebook for an nbgrader
+    course (or a repository's ``autograder/`` course) holding ``assignment``.
+    """
+    candidates = [Path(course)] if course is not None else []
+    for parent in Path(notebook).resolve().parents:
+        candidates += [parent, parent / "autograder"]
+    for root in candidates:
+        if (root / "nbgrader_config.py").is_file() and (root / "source" / assignment).is_dir():
+            found = Course(root.resolve())
+            return found, found.source(assignment)
+    return None, None

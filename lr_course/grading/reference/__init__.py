@@ -1,1 +1,0 @@
-"""Reference implementations of the graded API; imported only by the judging side."""
