@@ -1,18 +1,14 @@
 """nbgrader configuration of the lr-course graded assignments.
 
-Run nbgrader (or `lr-course release|grade|feedback|export|report`) from this directory, or
-point `lr-course --course DIR` at it. Test cells call `lr_course.grading.check(...)`, so the
-grading kernel must have the lr_course package installed (`make lab` does it).
+Run `lr-course release|grade|feedback|export|report` (or nbgrader's own commands for the
+exchange and formgrader) from this directory, or point `lr-course --course DIR` at it. Each
+assignment is source/<name>/<name>.ipynb; its test cells declare checks with
+`lr_course.grading.checks`, and its solution cells are the reference they are judged against.
 """
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 
 c.CourseDirectory.course_id = "lr-course"
-# The three graded assignments, in order; each is source/<name>/<name>.ipynb.
-c.CourseDirectory.db_assignments = [
-    {"name": "ps1_schedules"}, {"name": "ps2_adaptive"}, {"name": "ps3_tuning"},
-]
-
 # What students see in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -1,13 +1,15 @@
 """The ``lr-course`` command: one line per step of the course's workflow.
 
     lr-course lab                         JupyterLab on the lessons
-    lr-course release ps1_schedules       nbgrader generate_assignment (source -> release)
+    lr-course release ps1_schedules       generate the student version and its checks file
     lr-course collect ps1_schedules [ZIP|DIR]   submissions into submitted/<student>/...
     lr-course grade ps1_schedules         autograde every submission into the gradebook
     lr-course feedback ps1_schedules      nbgrader generate_feedback
     lr-course export [--to grades.csv]    nbgrader's CSV export
     lr-course report ps1_schedules        grade distribution + pass rate per test (PNG, HTML)
-    lr-course check my_ps1.ipynb [--json] grade one notebook locally, with hints
+    lr-course check my_ps1.ipynb [--json] grade one notebook locally, with hints (all tests
+                                          where the course's source is at hand, else the
+                                          visible ones)
 
 Instructor commands work inside a course directory (one with nbgrader_config.py), like
 nbgrader's own, or on ``--course DIR``. A user error prints one line on stderr and exits 2.
@@ -56,7 +58,7 @@ def _cmd_lab(args):
 
 def _cmd_release(args):
     from lr_course.grading import nbgrader_glue as glue
-    path = glue.release(args.course, args.assignment, exchange=args.exchange)
+    path = glue.release(args.course, args.assignment, exchange=args.exchange, force=args.force)
     print(f"released {args.assignment}: {path}")
 
 
@@ -69,19 +71,6 @@ def _cmd_collect(args):
 
 
 def _cmd_grade(args):
-    if not args.nbgrader:
-        return _grade_with_engine(args)
-    from lr_course.grading import nbgrader_glue as glue
-    results = glue.grade(args.course, args.assignment, students=args.student or None,
-                         progress=None if args.quiet else _progress)
-    for student, r in results.items():
-        if "error" in r:
-            print(f"{student}: not graded: {r['error']}")
-        else:
-            print(f"{student}: {r['score']:g}/{r['max_score']:g}")
-
-
-def _grade_with_engine(args):
     """The hardened engine (lr_course.grading.batch): sandboxed, parallel, resumable."""
     from lr_course.grading import nbgrader_glue as glue
     from lr_course.grading.batch import CourseError, grade_assignment
@@ -128,15 +117,18 @@ def _cmd_check(args):
     from lr_course.grading.feedback import check_summary, format_report
     from lr_course.grading.sandbox import IsolationError
     try:
-        result = check_notebook(args.notebook, args.assignment,
-                                require_isolation=args.require_isolation)
+        result, mode = check_notebook(args.notebook, args.assignment, course=args.course,
+                                      require_isolation=args.require_isolation)
     except IsolationError as exc:
         print(f"lr-course: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
-        print(json.dumps(check_summary(result, args.notebook), indent=1))
+        print(json.dumps(dict(check_summary(result, args.notebook), tests_run=mode), indent=1))
     else:
         print(format_report(result, args.notebook))
+        print(f"({mode}" + ("" if mode == "all tests" else
+                            ": the course's source notebook is not here, so the hidden tests "
+                            "did not run; pass --course DIR if you have it") + ")")
 
 
 def build_parser():
@@ -157,6 +149,7 @@ def build_parser():
     p.set_defaults(func=_cmd_lab)
     p = course_command("release", "generate the student version of an assignment")
     p.add_argument("--exchange", action="store_true", help="also release it to the exchange")
+    p.add_argument("--force", action="store_true", help="release again over an earlier release")
     p.set_defaults(func=_cmd_release)
     p = course_command("collect", "bring submissions into submitted/<student>/<assignment>/")
     p.add_argument("source", nargs="?", help="a zip or a folder of <student>/ folders "
@@ -170,8 +163,6 @@ def build_parser():
                    help="grade again students already graded (default: resume)")
     p.add_argument("--require-isolation", action="store_true",
                    help="fail instead of grading unisolated when bubblewrap is missing")
-    p.add_argument("--nbgrader", action="store_true",
-                   help="use plain `nbgrader autograde` instead of the sandboxed engine")
     p.set_defaults(func=_cmd_grade)
     p = course_command("feedback", "generate feedback HTML for graded submissions")
     p.add_argument("--student", default=None)
@@ -186,6 +177,9 @@ def build_parser():
     p.add_argument("notebook")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--assignment", default=None, help="fail unless it is this assignment")
+    p.add_argument("--course", metavar="DIR", default=None,
+                   help="the course directory holding the source notebook (default: found "
+                        "in a parent folder of the notebook)")
     p.add_argument("--require-isolation", action="store_true",
                    help="fail instead of running unisolated when bubblewrap is missing")
     p.set_defaults(func=_cmd_check)

@@ -31,19 +31,19 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lr_course.grading import spec
+from lr_course.grading.course import Course
 from lr_course.grading.engine import Grader, SubmissionResult
 from lr_course.grading.feedback import to_html, to_markdown
 from lr_course.grading.sandbox import Limits, Sandbox
-from lr_course.grading.submission import SubmissionError, load_source, read_notebook
+from lr_course.grading.submission import GradingError, SubmissionError, read_notebook
 
 __all__ = ["grade_assignment", "BatchReport", "CourseError", "marker_path", "LOCK",
-           "load_results", "course_settings"]
+           "load_results"]
 
 LOCK = ".lr_course_grading.lock"
 
 
-class CourseError(RuntimeError):
+class CourseError(GradingError):
     """The course directory is not ready for grading (the message says what to do)."""
 
 
@@ -82,20 +82,6 @@ class BatchReport:
         return "\n".join(lines)
 
 
-def course_settings(course_dir: Path) -> dict:
-    """course_id and db_url from the course's nbgrader_config.py (nbgrader's defaults)."""
-    settings = {"course_id": "default_course", "db_url": f"sqlite:///{course_dir / 'gradebook.db'}"}
-    config_file = course_dir / "nbgrader_config.py"
-    if config_file.is_file():
-        from traitlets.config.loader import PyFileConfigLoader
-        config = PyFileConfigLoader(config_file.name, str(course_dir)).load_config()
-        cd = config.get("CourseDirectory", {})
-        for key in ("course_id", "db_url"):
-            if key in cd:
-                settings[key] = cd[key]
-    return settings
-
-
 @contextlib.contextmanager
 def _course_lock(course_dir: Path, timeout: float | None, progress: bool):
     path = course_dir / LOCK
@@ -119,13 +105,6 @@ def _course_lock(course_dir: Path, timeout: float | None, progress: bool):
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _notebook_name(course_dir: Path, assignment: str) -> str:
-    found = sorted((course_dir / "source" / assignment).glob("*.ipynb"))
-    if len(found) == 1:
-        return found[0].stem
-    return assignment
 
 
 def _students(course_dir: Path, assignment: str, requested) -> tuple[list, list]:
@@ -162,12 +141,12 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
                      force: bool = False, require_isolation: bool = False,
                      limits: Limits | None = None, db_url: str | None = None,
                      progress: bool = True, lock_timeout: float | None = None,
-                     run_key: bytes | None = None) -> BatchReport:
+                     sandbox=None) -> BatchReport:
     """Grade every submission of ``assignment`` in the nbgrader course at ``course_dir``.
 
     Args:
         course_dir: the nbgrader course root (``source/``, ``submitted/``, gradebook).
-        assignment: a graded assignment (a key of ``spec.ASSIGNMENTS``).
+        assignment: an assignment of the course (a folder of ``source/``).
         students: only these students (default: everyone who submitted).
         workers: sandboxes run at once (the machine's cores are a good choice).
         force: grade again even students already graded (unchanged submissions).
@@ -176,7 +155,8 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         db_url: the gradebook (default: nbgrader_config.py's, else gradebook.db).
         progress: draw a progress bar on stderr.
         lock_timeout: seconds to wait for another grader (None: wait as long as needed).
-        run_key: secret the cases' seeds derive from (fresh when None).
+        sandbox: where notebook code runs (default: a :class:`Sandbox` with ``limits``);
+            tests pass :class:`~lr_course.grading.inprocess.InProcess` for trusted code.
 
     Returns:
         A :class:`BatchReport`.
@@ -186,25 +166,26 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
     course_dir = Path(course_dir).resolve()
     if not course_dir.is_dir():
         raise CourseError(f"no course directory at {course_dir}")
-    if assignment not in spec.ASSIGNMENTS:
-        raise CourseError(f"unknown assignment {assignment!r}; graded assignments are "
-                          f"{', '.join(sorted(spec.ASSIGNMENTS))}")
-    settings = course_settings(course_dir)
+    course = Course(course_dir)
+    course.check_assignment(assignment)
+    settings = course.settings()
     db_url = db_url or settings["db_url"]
-    name = _notebook_name(course_dir, assignment)
-    source_path = course_dir / "source" / assignment / f"{name}.ipynb"
+    name = course.notebook_name(assignment)
     try:
-        source = load_source(source_path)
+        source = course.source(assignment)
     except SubmissionError as exc:
         raise CourseError(f"cannot read the source notebook: {exc}") from None
+    secret = course.secret()
     start = time.monotonic()
     # nbgrader's Gradebook runs `alembic` from PATH on a new database: the venv's bin.
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    own_box = sandbox is None
+    box = Sandbox(limits=limits, require_isolation=require_isolation) if own_box else sandbox
     with _course_lock(course_dir, lock_timeout, progress), \
-            Sandbox(limits=limits, require_isolation=require_isolation) as box:
+            (box if own_box else contextlib.nullcontext()):
         report = BatchReport(assignment, box.isolated)
         todo, report.missing = _students(course_dir, assignment, students)
-        grader = Grader(assignment, source, box, run_key)
+        grader = Grader(source, box, secret=secret)
         jobs = []
         for student in todo:
             path = course_dir / "submitted" / student / assignment / f"{name}.ipynb"
@@ -214,6 +195,8 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
                 continue
             jobs.append((student, path))
         if jobs:
+            # The solution's records for every student's inputs, in a few sandbox runs.
+            grader.prepare([student for student, _ in jobs])
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 # The sandboxes start first: importing nbgrader takes seconds, overlap it.
                 futures = {pool.submit(grader.grade_file, path, student): student
@@ -314,7 +297,7 @@ class _Writer:
             grade = gb.find_grade(gid, self.name, self.assignment, student)
             test = scores.get(gid)
             if test is not None:
-                grade.auto_score = float(cell.max_score) if test.passed else 0.0
+                grade.auto_score = float(min(test.score, cell.max_score))
             elif result.status != "graded":
                 grade.auto_score = 0.0
             else:
@@ -388,14 +371,18 @@ def _test_cell(src_cell, test) -> dict:
             "outputs": []}
     if test is None:
         return cell
-    lines = [f"[{'PASS' if c.passed else 'FAIL'}] {c.description}: {c.message}"
-             + (f"\n       hint: {c.hint}" if c.hint else "") for c in test.checks]
-    # What check() shows in a kernel: the report on stdout, then an AssertionError on failure,
-    # so formgrader and nbgrader's feedback (which shortens tracebacks) keep the hints.
+    lines = [f"[{'PASS' if c.passed else 'FAIL'}] ({c.points if c.passed else 0:g}/{c.points:g}) "
+             f"{c.description}: {c.message}" + (f"\n       hint: {c.hint}" if c.hint else "")
+             for c in test.checks]
+    # What a check shows in a kernel: the report on stdout; then, as nbgrader reads a test
+    # cell's outputs, an error for no credit or the score as the cell's value for part of it.
     cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}]
-    if not test.passed:
+    if test.score == 0 and test.points > 0:
         cell["outputs"].append({"output_type": "error", "ename": "AssertionError",
                                 "evalue": f"{test.grade_id} failed", "traceback": []})
+    elif test.score < test.points:
+        cell["outputs"].append({"output_type": "execute_result", "execution_count": None,
+                                "metadata": {}, "data": {"text/plain": f"{test.score:g}"}})
     return cell
 
 

@@ -1,8 +1,16 @@
-"""The instructor's workflow through nbgrader's own API: release, collect, grade, feedback, export.
+"""The instructor's workflow through nbgrader's own API: release, collect, feedback, export.
 
 Every function takes the course directory (the folder holding ``nbgrader_config.py``) and
 uses :class:`nbgrader.apps.NbGraderAPI` / :class:`nbgrader.api.Gradebook`, so formgrader,
 ``nbgrader export`` and the exchange see exactly what nbgrader itself would have written.
+Grading itself is :mod:`lr_course.grading.batch`.
+
+:func:`release` adds one step to nbgrader's ``generate_assignment``: it runs the source
+notebook's solution and visible test cells in the sandbox and writes the expected values of
+the visible checks beside the released notebook (``<name>.checks.json``), so that students
+can check themselves with the released notebook alone. Before that it grades the source
+notebook against itself with every test, hidden ones included: a solution that fails its
+own checks is refused with the reason.
 """
 
 from __future__ import annotations
@@ -14,26 +22,17 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from lr_course.grading.course import Course, find_course as _find_course
 from lr_course.grading.submission import GradingError, identify, read_notebook
-
-ASSIGNMENT_NAMES = ("ps1_schedules", "ps2_adaptive", "ps3_tuning")
 
 
 def find_course(course=None) -> Path:
     """The course directory: ``course`` if given, else the current directory."""
-    root = Path(course) if course is not None else Path.cwd()
-    if not (root / "nbgrader_config.py").is_file():
-        where = f"{root}" if course is not None else "the current directory"
-        raise GradingError(f"{where} is not an nbgrader course directory (no nbgrader_config.py);"
-                           " run inside one or pass --course DIR")
-    return root.resolve()
+    return _find_course(course).root
 
 
 def _check_assignment(course, assignment):
-    if not (course / "source" / assignment).is_dir():
-        known = sorted(p.name for p in (course / "source").glob("*") if p.is_dir())
-        raise GradingError(f"no assignment {assignment!r} in {course / 'source'} "
-                           f"(found: {', '.join(known) or 'none'})")
+    Course(Path(course)).check_assignment(assignment)
 
 
 def api(course):
@@ -61,15 +60,52 @@ def _ok(result, what):
     return result
 
 
-def release(course, assignment, *, exchange=False):
-    """generate_assignment (source/ -> release/), and optionally release to the exchange."""
-    course = find_course(course)
-    _check_assignment(course, assignment)
-    nbapi = api(course)
-    _ok(nbapi.generate_assignment(assignment, force=True, create=True), "generate_assignment")
+def release(course, assignment, *, exchange=False, force=False, sandbox=None):
+    """generate_assignment (source/ -> release/) and the checks file; optionally the exchange.
+
+    Raises GradingError when the source notebook's solution fails one of its own checks,
+    or when the assignment was released before and ``force`` is not given.
+    """
+    from lr_course.grading import course as course_mod
+    from lr_course.grading.checks.modes import EXPECTED_SUFFIX, write_expected
+    from lr_course.grading.engine import Grader, reference_entries
+    from lr_course.grading.sandbox import Sandbox
+    found = _find_course(course)
+    found.check_assignment(assignment)
+    source = found.source(assignment)
+    target = found.root / "release" / assignment
+    if target.exists() and not force:
+        raise GradingError(f"{assignment} was released before ({target}); pass --force to "
+                           "release it again (students who fetched it keep their copy)")
+    box = sandbox if sandbox is not None else Sandbox()
+    try:
+        _validate(source, box, found.secret(), Grader)
+        nbapi = api(found.root)
+        _ok(nbapi.generate_assignment(assignment, force=True, create=True),
+            "generate_assignment")
+        seed = course_mod.seed(found.secret(), "release", assignment, "")
+        entries = reference_entries(box, source, seed, hidden=False)
+    finally:
+        if sandbox is None:
+            box.close()
+    checked = {e["check"]["cell"] for e in entries if "check" in e}
+    points = {g: p for g, p in source.test_points().items() if g in checked}
+    write_expected(target / f"{source.path.stem}{EXPECTED_SUFFIX}", assignment, seed, points,
+                   entries)
     if exchange:
-        _ok(nbapi.release_assignment(assignment), "release_assignment")
-    return course / "release" / assignment
+        _ok(api(found.root).release_assignment(assignment), "release_assignment")
+    return target
+
+
+def _validate(source, sandbox, secret, grader_class):
+    """Refuse a source notebook whose solution does not earn full marks on its own checks."""
+    grader = grader_class(source, sandbox, secret=secret, purpose="validate")
+    result = grader.grade_file(source.path, "solution")
+    lost = [f"{t.grade_id}: {c.description}: {c.message}" for t in result.tests
+            for c in t.checks if not c.passed]
+    if result.status != "graded" or lost or result.cell_errors:
+        detail = "; ".join((result.cell_errors + lost)[:3]) or result.reason
+        raise GradingError(f"the solution of {source.path.name} fails its own checks: {detail}")
 
 
 def submitted_students(course, assignment) -> list:
@@ -88,6 +124,8 @@ def collect(course, assignment, source=None) -> dict:
     """
     course = find_course(course)
     _check_assignment(course, assignment)
+    found_course = Course(course)
+    known = {a: set(found_course.source(a).tests) for a in found_course.assignments()}
     if source is None:
         _ok(api(course).collect(assignment), "collect")
         return {"collected": submitted_students(course, assignment), "skipped": {}}
@@ -122,7 +160,7 @@ def collect(course, assignment, source=None) -> dict:
                 continue
             try:
                 nb, _ = read_notebook(notebooks[0])
-                found = identify(nb, notebooks[0])
+                found = identify(nb, notebooks[0], known)
                 if found != assignment:
                     raise GradingError(f"{notebooks[0].name} is a notebook of {found}")
             except GradingError as exc:
@@ -144,81 +182,11 @@ def _timestamp(path):
         "%Y-%m-%d %H:%M:%S.%f %Z")
 
 
-def grade(course, assignment, *, students=None, progress=None) -> dict:
-    """nbgrader autograde of every submitted student (or ``students``) into the gradebook.
-
-    All students go through ONE nbgrader Autograde run (its start-up costs seconds, so a run
-    per student would be several times slower); ``progress(done, total, student)`` is
-    called as nbgrader reaches each student. Returns ``{student: {"score", "max_score"}}``,
-    or ``{"error": reason}`` for a student whose submission nbgrader could not grade.
-    """
-    import logging
-    import re
-
-    from nbgrader.converters import Autograde
-    from nbgrader.utils import capture_log, temp_attrs
-    course = find_course(course)
-    _check_assignment(course, assignment)
-    submitted = submitted_students(course, assignment)
-    students = list(students) if students is not None else submitted
-    if not students:
-        raise GradingError(f"no submissions of {assignment} under {course / 'submitted'}")
-    missing = sorted(set(students) - set(submitted))
-    if missing:
-        raise GradingError(f"no submission of {assignment} for: {', '.join(missing)}")
-    nbapi = api(course)
-    if not (course / "release" / assignment).is_dir():
-        _ok(nbapi.generate_assignment(assignment, force=True, create=True), "generate_assignment")
-    seen = []
-    pattern = re.compile(r"Autograding .*/autograded/([^/]+)/")
-
-    class Progress(logging.Handler):
-        def emit(self, record):
-            match = pattern.search(record.getMessage())
-            if match and match.group(1) not in seen:
-                seen.append(match.group(1))
-                if progress is not None:
-                    progress(len(seen), len(students), match.group(1))
-
-    # A glob that matches exactly the chosen students (nbgrader takes one pattern).
-    glob = "*" if set(students) == set(submitted) else \
-        (students[0] if len(students) == 1 else None)
-    batches = [glob] if glob is not None else students
-    log = ""
-    for student_glob in batches:
-        with temp_attrs(nbapi.coursedir, assignment_id=assignment, student_id=student_glob):
-            app = Autograde(coursedir=nbapi.coursedir, parent=nbapi)
-            app.force = True
-            app.create_student = True
-            handler = Progress()
-            app.log.addHandler(handler)
-            try:
-                result = capture_log(app)
-            finally:
-                app.log.removeHandler(handler)
-        log += str(result.get("error") or "") + str(result.get("log") or "")
-    results = {}
-    for student in students:
-        try:
-            results[student] = student_score(course, assignment, student)
-        except Exception:  # noqa: BLE001 - nbgrader's MissingEntry: this one was not graded
-            results[student] = {"error": _student_error(log, student)}
-    return results
-
-
-def _student_error(log, student):
-    lines = [x for x in log.splitlines() if f"/{student}/" in x or "Error" in x]
-    return _last_line("\n".join(lines)) if lines else "nbgrader could not grade this submission"
-
-
-def _last_line(text):
-    lines = [x for x in str(text or "").strip().splitlines() if x.strip()]
-    return lines[-1][:300] if lines else "nbgrader autograde failed"
-
-
 def gradebook(course):
+    """The course's gradebook, at the db_url of its nbgrader_config.py."""
     from nbgrader.api import Gradebook
-    return Gradebook(f"sqlite:///{Path(course) / 'gradebook.db'}")
+    settings = Course(Path(course)).settings()
+    return Gradebook(settings["db_url"], settings["course_id"])
 
 
 def student_score(course, assignment, student) -> dict:

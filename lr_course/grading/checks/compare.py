@@ -190,6 +190,11 @@ def _raised(call, rec, hint):
     return Outcome(False, f"{describe(call)} raised {rec.error}", better)
 
 
+def _in_all(n: int, verdict: str, what: str = "cases") -> str:
+    """"right" for one case, "right in all 5 cases" for more."""
+    return verdict if n == 1 else f"{verdict} in all {n} {what}"
+
+
 def _judge_same(check, reference, student):
     rtol, atol = check.options.get("rtol", 1e-6), check.options.get("atol", 1e-12)
     for call, ref, rec in zip(check.calls, reference, student):
@@ -211,7 +216,7 @@ def _judge_same(check, reference, student):
         reason = mismatch(rec.value, ref.value, rtol, atol)
         if reason:
             return Outcome(False, f"{describe(call)} returned {reason}", check.hint)
-    return Outcome(True, f"right in all {len(check.calls)} cases")
+    return Outcome(True, _in_all(len(check.calls), "right"))
 
 
 def _rollout_mismatch(call, expected, got, rtol, atol, hint):
@@ -263,8 +268,7 @@ def _judge_raises(check, reference, student):
             return Outcome(False, f"{describe(call)} raised ValueError, but its message does "
                                   f"not name the argument {' or '.join(map(repr, names))}",
                            "say which argument is wrong and what its value was")
-    return Outcome(True, f"raised a ValueError naming the argument in all {len(check.calls)} "
-                         "cases")
+    return Outcome(True, _in_all(len(check.calls), "raised a ValueError naming the argument"))
 
 
 def _judge_unchanged(check, reference, student):
@@ -312,7 +316,7 @@ def _judge_agree(check, reference, student):
         if reason:
             return Outcome(False, f"{describe(call)} gave a different result from "
                                   f"{describe(check.calls[0])}", check.hint)
-    return Outcome(True, f"the same result in all {len(check.calls)} runs")
+    return Outcome(True, _in_all(len(check.calls), "the same result", "runs"))
 
 
 def _judge_differ(check, reference, student):
@@ -416,7 +420,7 @@ def _judge_search(check, reference, student):
                                "best (np.argmin returns the position of a NaN)")
             return Outcome(False, f"{where}: the chosen lr does not have the lowest finite "
                                   "score", check.hint)
-    return Outcome(True, f"a consistent best lr in all {len(check.calls)} searches")
+    return Outcome(True, _in_all(len(check.calls), "a consistent best lr", "searches"))
 
 
 def expected_loss(lrs, eigenvalues, x0, sigma) -> float:
