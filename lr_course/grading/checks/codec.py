@@ -127,7 +127,7 @@ def decode(data: Any) -> Any:
     >>> decode({"__pickle__": "..."})
     Traceback (most recent call last):
     ...
-    lr_course.grading.codec.CodecError: unknown marker in {'__pickle__'}
+    lr_course.grading.checks.codec.CodecError: unknown marker in {'__pickle__'}
     """
     budget = {"nodes": 0, "bytes": 0}
     return _decode(data, 0, budget)

@@ -13,6 +13,7 @@ The same judges serve the self-check in a student's kernel and the grader.
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -24,6 +25,19 @@ from .codec import Objective, Unsupported
 __all__ = ["Outcome", "judge", "show", "describe", "mismatch", "expected_loss"]
 
 MAX_WARNINGS = 20
+
+# The hint of a failed check whose test cell gives none.
+DEFAULT_HINTS = {
+    "same": "work through the formula in the text for these inputs, step by step",
+    "raises": "check every range the text gives, at both of its edges",
+    "unchanged": "work on copies; never write into an argument",
+    "agree": "the result must depend on the inputs alone",
+    "differ": "draw from the rng you are given",
+    "log_uniform": "draw uniformly between log(low) and log(high), then exponentiate",
+    "search": "call the objective once per lr, in order; the best has the lowest finite score",
+    "target": "start large (below 2 / lambda_max) and decay",
+    "accuracy": "check your optimizer on the small cases first",
+}
 
 
 @dataclass
@@ -178,7 +192,7 @@ def judge(check, reference: list, student: list) -> Outcome:
                                   if isinstance(r, Record)):
         outcome.hint = "not written yet: replace `raise NotImplementedError()` with your code"
     elif not outcome.passed and not outcome.hint:
-        outcome.hint = check.hint
+        outcome.hint = check.hint or DEFAULT_HINTS[check.kind]
     outcome.warnings = list(dict.fromkeys(list(outcome.warnings) + seen))[:MAX_WARNINGS]
     return outcome
 
@@ -264,7 +278,8 @@ def _judge_raises(check, reference, student):
         if not rec.raised("ValueError"):
             return Outcome(False, f"{describe(call)} raised {rec.error_type}, not ValueError",
                            check.hint)
-        if not any(name in rec.error for name in names):
+        if not any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", rec.error)
+                   for name in names):
             return Outcome(False, f"{describe(call)} raised ValueError, but its message does "
                                   f"not name the argument {' or '.join(map(repr, names))}",
                            "say which argument is wrong and what its value was")
@@ -387,6 +402,10 @@ def _judge_search(check, reference, student):
             if lrs.shape != (n,) or not np.all(np.isfinite(lrs)) or \
                     (n and (lrs.min() < low or lrs.max() >= high)):
                 return Outcome(False, f"{where}: lrs is not {n} samples in [low, high)",
+                               "sample the lrs log-uniformly with rng")
+            if n >= 1000 and _ks_uniform((np.log(lrs) - math.log(low)) /
+                                         (math.log(high) - math.log(low))) > 0.05:
+                return Outcome(False, f"{where}: the lrs are not spread evenly in log(lr)",
                                "sample the lrs log-uniformly with rng")
         scores = value[-1]
         if not isinstance(scores, np.ndarray) or scores.shape != lrs.shape or \

@@ -6,7 +6,7 @@ and nowhere else by accident), except those listed in ``also``.
 """
 
 import copy
-import importlib.util
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,12 +30,10 @@ def with_cell(nb, grade_id: str, source: str):
 
 
 def _solution_helpers() -> str:
-    """The step helpers of ps1's solution cells, as the source notebook has them."""
-    path = Path(__file__).resolve().parents[3] / "autograder" / "source_text.py"
-    spec = importlib.util.spec_from_file_location("ps_source_text", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module._STEP
+    """The step helpers of ps1's first solution cell, as the source notebook has them."""
+    cell = next(c for c in source_nb("ps1_schedules").cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "step_decay")
+    return cell.source[:cell.source.index("def step_decay")]
 
 
 HELPERS = "import math\n" + _solution_helpers()
@@ -54,6 +52,7 @@ class Mistake:
 PS1 = [
     Mistake("ps1_schedules", "step_decay_not_floored", "step_decay", HELPERS + '''
 def step_decay(lr0, step, drop_every, factor=0.5):
+    _check_positive("lr0", lr0)
     if drop_every < 1: raise ValueError(f"drop_every must be >= 1, got {drop_every}")
     if not 0 < factor <= 1: raise ValueError(f"factor must be in (0, 1], got {factor}")
     t = _check_step(step)
@@ -61,6 +60,7 @@ def step_decay(lr0, step, drop_every, factor=0.5):
 ''', ("test_step_decay", "test_step_decay_hidden")),
     Mistake("ps1_schedules", "step_decay_scalar_only", "step_decay", HELPERS + '''
 def step_decay(lr0, step, drop_every, factor=0.5):
+    _check_positive("lr0", lr0)
     if drop_every < 1: raise ValueError(f"drop_every must be >= 1, got {drop_every}")
     if not 0 < factor <= 1: raise ValueError(f"factor must be in (0, 1], got {factor}")
     if step < 0: raise ValueError(f"step must be >= 0, got {step}")
@@ -73,6 +73,7 @@ def step_decay(lr0, step, drop_every, factor=0.5):
 ''', ("test_step_decay_hidden",)),
     Mistake("ps1_schedules", "staircase_not_floored", "exponential_decay", '''
 def exponential_decay(lr0, step, decay_rate, decay_steps, staircase=False):
+    _check_positive("lr0", lr0)
     if not 0 < decay_rate <= 1: raise ValueError(f"decay_rate must be in (0, 1], got {decay_rate}")
     if not decay_steps > 0: raise ValueError(f"decay_steps must be > 0, got {decay_steps}")
     t = _check_step(step)
@@ -80,6 +81,7 @@ def exponential_decay(lr0, step, decay_rate, decay_steps, staircase=False):
 ''', ("test_exponential_decay",), also=("test_exponential_decay_hidden",)),
     Mistake("ps1_schedules", "exponential_modifies_step", "exponential_decay", '''
 def exponential_decay(lr0, step, decay_rate, decay_steps, staircase=False):
+    _check_positive("lr0", lr0)
     if not 0 < decay_rate <= 1: raise ValueError(f"decay_rate must be in (0, 1], got {decay_rate}")
     if not decay_steps > 0: raise ValueError(f"decay_steps must be > 0, got {decay_steps}")
     t = _check_step(step)
@@ -90,19 +92,24 @@ def exponential_decay(lr0, step, decay_rate, decay_steps, staircase=False):
 ''', ("test_exponential_decay_hidden",), also=("test_exponential_decay",)),
     Mistake("ps1_schedules", "cosine_keeps_cycling", "cosine_decay", '''
 def cosine_decay(lr0, step, total_steps, lr_min=0.0):
+    _check_positive("lr0", lr0)
+    if not total_steps >= 1: raise ValueError(f"total_steps must be >= 1, got {total_steps}")
     if not 0 <= lr_min <= lr0: raise ValueError(f"lr_min must be in [0, lr0], got {lr_min}")
     t = _check_step(step)
     return _as_result(lr_min + (lr0 - lr_min) * (1 + np.cos(np.pi * t / total_steps)) / 2, step)
-''', ("test_cosine_decay_hidden",)),
+''', ("test_cosine_decay_hidden",), also=("test_cosine_decay",)),
     Mistake("ps1_schedules", "warmup_off_by_one", "linear_warmup", '''
 def linear_warmup(lr_peak, step, warmup_steps):
+    _check_positive("lr_peak", lr_peak)
     if not warmup_steps >= 1: raise ValueError(f"warmup_steps must be >= 1, got {warmup_steps}")
     t = _check_step(step)
     return _as_result(lr_peak * np.minimum(1.0, t / warmup_steps), step)
 ''', ("test_linear_warmup",), also=("test_linear_warmup_hidden",)),
     Mistake("ps1_schedules", "inverse_time_staircase_ignored", "inverse_time_decay", '''
 def inverse_time_decay(lr0, step, decay_rate, decay_steps=1, staircase=False):
+    _check_positive("lr0", lr0)
     if not decay_rate >= 0: raise ValueError(f"decay_rate must be >= 0, got {decay_rate}")
+    _check_positive("decay_steps", decay_steps)
     t = _check_step(step)
     return _as_result(lr0 / (1 + decay_rate * t / decay_steps), step)
 ''', ("test_inverse_time_decay",), also=("test_inverse_time_decay_hidden",)),
@@ -117,10 +124,11 @@ _ADAM = '''def adam_init(params):
 
 
 def adam_update(params, grads, state, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
-    if not lr > 0: raise ValueError(f"lr must be > 0, got {{lr}}")
-    for name, beta in (("beta1", beta1), ("beta2", beta2)):
-        if not 0 <= beta < 1: raise ValueError(f"{{name}} must be in [0, 1), got {{beta}}")
-    if not eps > 0: raise ValueError(f"eps must be > 0, got {{eps}}")
+    _check_arrays(params, grads)
+    _check_range("lr", lr, 0.0, None)
+    _check_range("beta1", beta1, 0.0, 1.0)
+    _check_range("beta2", beta2, 0.0, 1.0)
+    _check_range("eps", eps, 0.0, None)
     {body}
 '''
 
@@ -175,8 +183,9 @@ def sgd_momentum_init(params):
 
 
 def sgd_momentum_update(params, grads, state, lr=0.01, momentum=0.9):
-    if not lr > 0: raise ValueError(f"lr must be > 0, got {lr}")
-    if not 0 <= momentum < 1: raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    _check_arrays(params, grads)
+    _check_range("lr", lr, 0.0, None)
+    _check_range("momentum", momentum, 0.0, 1.0)
     v = momentum * state["velocity"] + (1 - momentum) * grads
     return params - lr * v, {"velocity": v}
 ''', ("test_sgd_momentum", "test_sgd_momentum_hidden")),
@@ -186,8 +195,9 @@ def adagrad_init(params):
 
 
 def adagrad_update(params, grads, state, lr=0.01, eps=1e-10):
-    if not lr > 0: raise ValueError(f"lr must be > 0, got {lr}")
-    if not eps > 0: raise ValueError(f"eps must be > 0, got {eps}")
+    _check_arrays(params, grads)
+    _check_range("lr", lr, 0.0, None)
+    _check_range("eps", eps, 0.0, None)
     s = grads**2
     return params - lr * grads / (np.sqrt(s) + eps), {"sum_sq": state["sum_sq"] + s}
 ''', ("test_adagrad", "test_adagrad_hidden")),
@@ -197,25 +207,28 @@ def rmsprop_init(params):
 
 
 def rmsprop_update(params, grads, state, lr=0.01, rho=0.99, eps=1e-8):
-    if not lr > 0: raise ValueError(f"lr must be > 0, got {lr}")
-    if not 0 <= rho < 1: raise ValueError(f"rho must be in [0, 1), got {rho}")
-    if not eps > 0: raise ValueError(f"eps must be > 0, got {eps}")
+    _check_arrays(params, grads)
+    _check_range("lr", lr, 0.0, None)
+    _check_range("rho", rho, 0.0, 1.0)
+    _check_range("eps", eps, 0.0, None)
     s = np.array([rho * state["avg_sq"][i] + (1 - rho) * float(grads[i]) ** 2 for i in range(len(params))])
     new = [float(params[i]) - lr * float(grads[i]) / (np.sqrt(s[i]) + eps) for i in range(len(params))]
     return np.array(new), {"avg_sq": s}
-''', ("test_rmsprop_hidden",)),
+''', ("test_rmsprop_hidden",), also=("test_inputs_unchanged",)),
 ]
 
 PS3 = [
     Mistake("ps3_tuning", "grid_linear", "lr_grid", '''
 def lr_grid(low, high, num):
-    if not 0 < low < high: raise ValueError(f"need 0 < low < high, got low={low}, high={high}")
+    if not 0 < low: raise ValueError(f"low must be > 0, got {low}")
+    if not low < high: raise ValueError(f"need low < high, got low={low}, high={high}")
     if num < 2: raise ValueError(f"num must be >= 2, got {num}")
     return np.linspace(low, high, num)
 ''', ("test_lr_grid", "test_lr_grid_hidden")),
     Mistake("ps3_tuning", "grid_excludes_high", "lr_grid", '''
 def lr_grid(low, high, num):
-    if not 0 < low < high: raise ValueError(f"need 0 < low < high, got low={low}, high={high}")
+    if not 0 < low: raise ValueError(f"low must be > 0, got {low}")
+    if not low < high: raise ValueError(f"need low < high, got low={low}, high={high}")
     if num < 2: raise ValueError(f"num must be >= 2, got {num}")
     return np.geomspace(low, high, num, endpoint=False)
 ''', ("test_lr_grid", "test_lr_grid_hidden")),
@@ -225,20 +238,32 @@ def lr_grid(low, high, num):
 ''', ("test_lr_grid_hidden",)),
     Mistake("ps3_tuning", "uniform_not_log", "log_uniform", '''
 def log_uniform(low, high, size, rng):
-    if not 0 < low < high: raise ValueError(f"need 0 < low < high, got low={low}, high={high}")
+    if not 0 < low: raise ValueError(f"low must be > 0, got {low}")
+    if not low < high: raise ValueError(f"need low < high, got low={low}, high={high}")
+    if size < 0: raise ValueError(f"size must be >= 0, got {size}")
     return rng.uniform(low, high, size)
 ''', ("test_log_uniform", "test_random_search_hidden")),
     Mistake("ps3_tuning", "global_random_state", "log_uniform", '''
 def log_uniform(low, high, size, rng):
-    if not 0 < low < high: raise ValueError(f"need 0 < low < high, got low={low}, high={high}")
+    if not 0 < low: raise ValueError(f"low must be > 0, got {low}")
+    if not low < high: raise ValueError(f"need low < high, got low={low}, high={high}")
+    if size < 0: raise ValueError(f"size must be >= 0, got {size}")
     return np.exp(np.random.uniform(math.log(low), math.log(high), size))
 ''', ("test_log_uniform_hidden", "test_random_search_hidden")),
     Mistake("ps3_tuning", "critical_one_over_lambda", "critical_lr", '''
 def critical_lr(hessian):
+    h = np.asarray(hessian, dtype=float)
+    if h.ndim != 2 or h.shape[0] != h.shape[1]: raise ValueError("hessian must be square")
+    if not np.allclose(h, h.T): raise ValueError("hessian must be symmetric")
+    if not np.linalg.eigvalsh(h)[0] > 0: raise ValueError("hessian must be positive definite")
     return 1.0 / np.linalg.eigvalsh(hessian)[-1]
 ''', ("test_critical_lr", "test_critical_lr_hidden")),
     Mistake("ps3_tuning", "critical_max_diagonal", "critical_lr", '''
 def critical_lr(hessian):
+    h = np.asarray(hessian, dtype=float)
+    if h.ndim != 2 or h.shape[0] != h.shape[1]: raise ValueError("hessian must be square")
+    if not np.allclose(h, h.T): raise ValueError("hessian must be symmetric")
+    if not np.linalg.eigvalsh(h)[0] > 0: raise ValueError("hessian must be positive definite")
     return 2.0 / np.max(np.diag(hessian))
 ''', ("test_critical_lr", "test_critical_lr_hidden")),
     Mistake("ps3_tuning", "grid_search_picks_nan", "grid_search", '''
@@ -248,10 +273,72 @@ def grid_search(objective, lrs):
 ''', ("test_grid_search_hidden",), also=("test_random_search_hidden",)),
     Mistake("ps3_tuning", "random_search_ignores_rng", "random_search", '''
 def random_search(objective, low, high, n, rng):
+    if n < 1: raise ValueError(f"n must be >= 1, got {n}")
     lrs = log_uniform(low, high, n, np.random.default_rng())
     best, scores = grid_search(objective, lrs)
     return best, lrs, scores
 ''', ("test_random_search_hidden",)),
+]
+
+# Mistakes at the edges of the stated ranges, and in defaults and eps placement: each one
+# changes a single comparison, constant or default of the solution (the mutants that the
+# earlier batteries let through).
+def _edit(assignment, cell, old, new):
+    """The solution cell ``cell`` with ``old`` replaced by ``new`` (exactly once)."""
+    source = next(c for c in source_nb(assignment).cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == cell).source
+    source = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION\n", "", source, flags=re.MULTILINE)
+    assert source.count(old) == 1, (cell, old)
+    return source.replace(old, new)
+
+
+EDGES = [
+    Mistake("ps1_schedules", "factor_one_rejected", "step_decay", _edit(
+        "ps1_schedules", "step_decay", "0 < factor <= 1", "0 < factor < 1"),
+        ("test_step_decay_hidden",)),
+    Mistake("ps1_schedules", "drop_every_one_rejected", "step_decay", _edit(
+        "ps1_schedules", "step_decay", "drop_every >= 1", "drop_every > 1"),
+        ("test_step_decay_hidden",)),
+    Mistake("ps1_schedules", "decay_rate_one_rejected", "exponential_decay", _edit(
+        "ps1_schedules", "exponential_decay", "0 < decay_rate <= 1", "0 < decay_rate < 1"),
+        ("test_exponential_decay_hidden",)),
+    Mistake("ps1_schedules", "inverse_time_default_changed", "inverse_time_decay", _edit(
+        "ps1_schedules", "inverse_time_decay", "decay_steps=1,", "decay_steps=10,"),
+        ("test_inverse_time_decay",), also=("test_inverse_time_decay_hidden",)),
+    Mistake("ps1_schedules", "lr_min_equal_lr0_rejected", "cosine_decay", _edit(
+        "ps1_schedules", "cosine_decay", "0 <= lr_min <= lr0", "0 <= lr_min < lr0"),
+        ("test_cosine_decay_hidden",)),
+    Mistake("ps1_schedules", "total_steps_one_rejected", "cosine_decay", _edit(
+        "ps1_schedules", "cosine_decay", "total_steps >= 1", "total_steps > 1"),
+        ("test_cosine_decay_hidden",)),
+    Mistake("ps2_adaptive", "lr_zero_rejected", "adam", _edit(
+        "ps2_adaptive", "adam", '_check_range("lr", lr, 0.0, None)', 'if not lr > 0: raise ValueError("lr")'),
+        ("test_adam_hidden",)),
+    Mistake("ps2_adaptive", "momentum_one_accepted", "sgd_momentum", _edit(
+        "ps2_adaptive", "sgd_momentum", '_check_range("momentum", momentum, 0.0, 1.0)',
+        'if not 0 <= momentum <= 1: raise ValueError("momentum")'), ("test_invalid_arguments",)),
+    Mistake("ps2_adaptive", "adagrad_eps_inside_sqrt", "adagrad", _edit(
+        "ps2_adaptive", "adagrad", "np.sqrt(s) + eps", "np.sqrt(s + eps)"),
+        ("test_adagrad_hidden",), also=("test_adagrad",)),
+    Mistake("ps2_adaptive", "rmsprop_eps_inside_sqrt", "rmsprop", _edit(
+        "ps2_adaptive", "rmsprop", "np.sqrt(s) + eps", "np.sqrt(s + eps)"),
+        ("test_rmsprop_hidden",), also=("test_rmsprop",)),
+    Mistake("ps2_adaptive", "rmsprop_default_rho_changed", "rmsprop", _edit(
+        "ps2_adaptive", "rmsprop", "rho=0.99,", "rho=0.9,"), ("test_rmsprop",),
+        also=("test_rmsprop_hidden",)),
+    Mistake("ps2_adaptive", "shapes_not_checked", "adagrad", _edit(
+        "ps2_adaptive", "adagrad", "    _check_arrays(params, grads)\n", ""),
+        ("test_invalid_arguments",)),
+    Mistake("ps3_tuning", "grid_accepts_low_equal_high", "lr_grid", _edit(
+        "ps3_tuning", "lr_grid", "if not low < high:", "if not low <= high:"),
+        ("test_lr_grid_hidden",)),
+    Mistake("ps3_tuning", "log_uniform_rejects_size_zero", "log_uniform", _edit(
+        "ps3_tuning", "log_uniform", "size >= 0", "size >= 1"), ("test_log_uniform_hidden",)),
+    Mistake("ps3_tuning", "critical_lr_accepts_indefinite", "critical_lr", _edit(
+        "ps3_tuning", "critical_lr", "if not eig[0] > 0:", "if not eig[-1] > 0:"),
+        ("test_critical_lr_hidden",)),
+    Mistake("ps3_tuning", "random_search_accepts_n_zero", "random_search", _edit(
+        "ps3_tuning", "random_search", "n >= 1", "n >= 0"), ("test_random_search_hidden",)),
 ]
 
 # A correct solution whose checked code triggers numpy warnings must keep full marks.
@@ -262,7 +349,7 @@ def my_schedule(step):
     return 0.5 * 0.5 ** (step // 40)
 ''', ())
 
-MISTAKES = PS1 + PS2 + PS3
+MISTAKES = PS1 + PS2 + PS3 + EDGES
 
 
 def planted(mistake: Mistake):

@@ -1,4 +1,4 @@
-"""The check API: codec safety, execute's guarantees, the kinds of Call."""
+"""Calls and records across the sandbox's wall: codec safety, execute's guarantees, the kinds."""
 
 import json
 
@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lr_course.grading import spec
-from lr_course.grading.spec import (Call, CodecError, Objective, Record, RngSeed, Unsupported,
-                                    decode, encode, execute, same)
+from lr_course.grading.checks import calls, codec
+from lr_course.grading.checks.calls import Call, Record, execute, same
+from lr_course.grading.checks.codec import (CodecError, Objective, RngSeed, Unsupported, decode,
+                                            encode)
 
 
 def roundtrip(obj):
@@ -66,7 +67,7 @@ def test_unsupported_values_encode_as_their_type_name(value, name):
     {"__dict__": {}, "__tuple__": []},
     {"a": 1},
     {"__rng__": -1},
-    "x" * (spec.MAX_STR_CHARS + 1),
+    "x" * (codec.MAX_STR_CHARS + 1),
     10**30,
 ])
 def test_malformed_or_hostile_data_is_rejected(data):
@@ -76,12 +77,12 @@ def test_malformed_or_hostile_data_is_rejected(data):
 
 def test_decode_bounds_depth_and_node_count():
     deep = []
-    for _ in range(spec.MAX_DEPTH + 5):
+    for _ in range(codec.MAX_DEPTH + 5):
         deep = [deep]
     with pytest.raises(CodecError):
         decode(deep)
     with pytest.raises(CodecError):
-        decode([0] * (spec.MAX_NODES + 1))
+        decode([0] * (codec.MAX_NODES + 1))
 
 
 def test_call_and_record_survive_json():
@@ -122,7 +123,7 @@ def test_execute_catches_everything_and_names_it():
 
     assert execute(Call("call", "f"), {"f": raise_exit}).error_type == "SystemExit"
     rec = execute(Call("call", "f"), {"f": raise_mine})
-    assert rec.raised("ValueError") and len(rec.error) == spec.MAX_ERROR_CHARS
+    assert rec.raised("ValueError") and len(rec.error) == calls.MAX_ERROR_CHARS
     assert execute(Call("call", "f"), {"f": 3}).error == "NameError: f is not a function"
     assert execute(Call("nope", "f"), {"f": print}).error.startswith("ValueError: unknown Call kind")
 
@@ -190,9 +191,48 @@ def test_rollout_records_params_and_mutation():
     assert wrong.error_type == "TypeError"
 
 
-def test_train_runs_sgd_with_a_student_schedule():
-    call = Call("train", problem="noisy_quadratic", num_steps=50, seed=1, schedule="s")
-    rec = execute(call, {"s": lambda step: 0.5})
-    assert rec.ok and rec.value["lrs"].shape == (50,) and rec.value["params"].shape == (4,)
-    again = execute(call, {"s": lambda step: 0.5})
-    assert same(rec.value, again.value)  # seeded
+def test_schedule_records_one_float_per_step_and_refuses_non_numbers():
+    call = Call("schedule", "s", num_steps=5)
+    rec = execute(call, {"s": lambda step: 0.5 / (1 + step)})
+    assert rec.ok and rec.value.dtype == float and rec.value.shape == (5,)
+    assert np.allclose(rec.value, 0.5 / (1 + np.arange(5)))
+    for bad in ("0.1", None, True, np.ones(2)):
+        rec = execute(call, {"s": lambda step, bad=bad: bad})
+        assert rec.error_type == "TypeError", bad
+
+
+def test_train_counts_the_updates_it_makes():
+    def init(params):
+        return {}
+
+    def update(params, grads, state, lr):
+        return params - lr * grads, state
+
+    call = Call("train", "u", init="i", problem="digits_logreg", num_steps=3, seed=1,
+                kwargs={"lr": 0.1, "batch_size": 8})
+    rec = execute(call, {"i": init, "u": update})
+    assert rec.ok and rec.extra["steps"] == 3 and rec.value["params"].dtype == float
+    again = execute(call, {"i": init, "u": update})
+    assert same(rec.value, again.value)          # the seed fixes the minibatches
+    assert execute(call, {"i": init, "u": lambda p, g, s, lr: p}).error_type == "TypeError"
+
+
+@pytest.mark.parametrize("data", [
+    {"kind": "call", "num_steps": -1}, {"kind": "call", "num_steps": 10**9},
+    {"kind": "call", "function": 3}, {"kind": "call", "seed": "x"},
+    {"kind": "rollout", "grads_seq": {"__tuple__": [0] * 10001}},
+    {"kind": "call", "args": {"__dict__": {}}}, {"kind": "call", "unknown": 1},
+])
+def test_malformed_calls_are_refused(data):
+    with pytest.raises(CodecError):
+        Call.from_data(data)
+
+
+@pytest.mark.parametrize("data", [
+    {"ok": True, "warnings": ["w"] * 100}, {"ok": True, "error_bases": [1]},
+    {"ok": True, "seconds": -1.0}, {"ok": True, "seconds": {"__float__": "nan"}},
+    {"ok": 1}, {"ok": True, "extra": []}, {"ok": True, "error": 5},
+])
+def test_malformed_records_are_refused(data):
+    with pytest.raises(CodecError):
+        Record.from_data(data)
