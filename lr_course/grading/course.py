@@ -20,7 +20,7 @@ from pathlib import Path
 
 from lr_course.grading.submission import GradingError, SourceNotebook, load_source
 
-__all__ = ["Course", "find_course", "find_source_for", "seed", "SECRET_FILE"]
+__all__ = ["Course", "find_course", "seed", "SECRET_FILE"]
 
 SECRET_FILE = ".lr_course_secret"
 
@@ -112,19 +112,3 @@ def find_course(course=None) -> Course:
         raise GradingError(f"{where} is not an nbgrader course directory (no nbgrader_config.py);"
                            " run inside one or pass --course DIR")
     return Course(root.resolve())
-
-
-def find_source_for(notebook: Path, assignment: str, course=None) -> tuple:
-    """``(course, source)`` for a student's notebook, or ``(None, None)`` if none is at hand.
-
-    Looks in ``course`` if given, then in every parent folder of the notebook for an nbgrader
-    course (or a repository's ``autograder/`` course) holding ``assignment``.
-    """
-    candidates = [Path(course)] if course is not None else []
-    for parent in Path(notebook).resolve().parents:
-        candidates += [parent, parent / "autograder"]
-    for root in candidates:
-        if (root / "nbgrader_config.py").is_file() and (root / "source" / assignment).is_dir():
-            found = Course(root.resolve())
-            return found, found.source(assignment)
-    return None, None

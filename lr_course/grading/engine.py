@@ -468,7 +468,7 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
     """Grade one notebook for its author (``lr-course check``): the batch's engine, no gradebook.
 
     With the course's source notebook at hand (``course``, or a course found in a parent
-    folder of the notebook: :func:`~lr_course.grading.course.find_source_for`), every test
+    folder of the notebook, or in its ``autograder/`` folder), every test
     runs, on the self-check's own seed (never the final grade's). Without it, the visible
     tests run against the checks file released beside the notebook.
 
@@ -480,24 +480,29 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         GradingError: neither the source nor a checks file is at hand.
     """
     from lr_course.grading.checks import modes
-    from lr_course.grading.submission import identify
     path = Path(path)
     nb, _ = read_notebook(path)
-    released = None
     try:
         released = modes.read_expected(modes.find_expected(path.parent))
     except modes.ExpectedError:
         released = None
-    guess = assignment or (released["assignment"] if released else None)
-    if guess is None:
-        guess = _guess_assignment(nb, path, course)
-    found_course, source = course_mod.find_source_for(path, guess, course)
-    if assignment is not None and guess != assignment:
-        raise SubmissionError(f"{path} is a notebook of {guess}, not of {assignment}")
+    found_course = _course_near(path, course)
+    if found_course is not None:
+        known = {a: set(found_course.source(a).tests) for a in found_course.assignments()}
+        from lr_course.grading.submission import identify
+        actual = identify(nb, path, known)
+    elif released is not None:
+        actual = released["assignment"]
+    else:
+        raise GradingError(f"cannot check {path.name}: neither the course's source notebook "
+                           f"(pass --course DIR) nor the {modes.EXPECTED_SUFFIX} file released "
+                           "with it is here")
+    if assignment is not None and actual != assignment:
+        raise SubmissionError(f"{path} is a notebook of {actual}, not of {assignment}")
+    source = found_course.source(actual) if found_course is not None and \
+        actual in found_course.assignments() else None
     student = path.stem
     if source is not None:
-        known = {source.assignment: set(source.tests)}
-        identify(nb, path, known)
         grader_args = dict(secret=found_course.secret(), purpose="check")
         mode = "all tests"
     elif released is not None:
@@ -507,25 +512,24 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         grader_args = dict(references={released["seed"]: ref})
         mode = "visible tests only"
     else:
-        raise GradingError(f"cannot check {path.name}: neither the course's source notebook "
-                           f"(pass --course DIR) nor the {modes.EXPECTED_SUFFIX} file released "
-                           "with it is here")
+        raise GradingError(f"cannot check {path.name}: the course at hand has no source of "
+                           f"{actual} and no {modes.EXPECTED_SUFFIX} file is beside it")
     if sandbox is not None:
         return Grader(source, sandbox, **grader_args).grade_file(path, student), mode
     with Sandbox(require_isolation=require_isolation) as box:
         return Grader(source, box, **grader_args).grade_file(path, student), mode
 
 
-def _guess_assignment(nb, path, course):
-    from lr_course.grading.submission import identify
-    for parent in [Path(course)] if course else Path(path).resolve().parents:
+def _course_near(path, course):
+    """The course given, or the first course in a parent folder of ``path`` (or its
+    ``autograder/`` folder), or None."""
+    if course is not None:
+        return course_mod.find_course(course)
+    for parent in Path(path).resolve().parents:
         for root in (parent, parent / "autograder"):
-            if (root / "nbgrader_config.py").is_file():
-                found = course_mod.Course(root)
-                known = {a: set(found.source(a).tests) for a in found.assignments()}
-                return identify(nb, path, known)
-    raise GradingError(f"cannot tell which assignment {Path(path).name} is: no course and no "
-                       "checks file beside it (pass --course DIR)")
+            if (root / "nbgrader_config.py").is_file() and (root / "source").is_dir():
+                return course_mod.Course(root)
+    return None
 
 
 def _released_source(path: Path, released: dict) -> SourceNotebook:

@@ -1,4 +1,4 @@
-"""The grading engine: per-student seeds, judging in the grader, warnings, faults.
+"""The grading engine: seeds from the course secret, judging in the grader, warnings, faults.
 
 Faults are tested the hard way: a grader SIGKILLed mid-batch and run again, and two
 graders started on one course at once, both as real processes.
@@ -17,9 +17,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
 from course_fixture import require_bwrap, add_cell, course_copy, solution_notebook, submit  # noqa: E402
-from lr_course.grading import spec  # noqa: E402
 from lr_course.grading.batch import CourseError, grade_assignment, marker_path  # noqa: E402
-from lr_course.grading.engine import Grader, check_notebook  # noqa: E402
+from lr_course.grading.engine import Grader, check_notebook, run_reference  # noqa: E402
+from lr_course.grading.inprocess import InProcess  # noqa: E402
+from lr_course.grading.submission import GradingError  # noqa: E402
 from lr_course.grading.sandbox import IsolationError, Sandbox  # noqa: E402
 from lr_course.grading.submission import load_source  # noqa: E402
 
@@ -41,30 +42,58 @@ def box():
         yield sandbox
 
 
-def test_seeds_differ_per_student_and_per_run():
-    a, b = Grader("ps2_adaptive", sandbox=Sandbox(bwrap="", warn=False)), None
-    b = Grader("ps2_adaptive", sandbox=a.sandbox)
+SECRET = b"s" * 32
+
+
+def test_seeds_come_from_the_secret_the_student_and_the_purpose():
+    source = load_source(SOURCE)
+    a = Grader(source, InProcess(), secret=SECRET)
     assert a.seed_for("alice") != a.seed_for("bob")
-    assert a.seed_for("alice") != b.seed_for("alice")        # a fresh secret per run
-    same = Grader("ps2_adaptive", sandbox=a.sandbox, run_key=a.run_key)
-    assert same.seed_for("alice") == a.seed_for("alice")     # reproducible with the key
-    calls_a, _ = a.cases(a.seed_for("alice"))
-    calls_b, _ = a.cases(a.seed_for("bob"))
-    differs = [not spec.same(spec.decode(spec.encode(x.params)), spec.decode(spec.encode(y.params)))
-               for x, y in zip(calls_a, calls_b) if x.kind == "rollout"]
-    assert differs and all(differs)
+    assert a.seed_for("alice") == Grader(source, InProcess(), secret=SECRET).seed_for("alice")
+    assert a.seed_for("alice") != Grader(source, InProcess(), secret=b"t" * 32).seed_for("alice")
+    check = Grader(source, InProcess(), secret=SECRET, purpose="check")
+    assert check.seed_for("alice") != a.seed_for("alice")     # a self-check draws other inputs
+    alice, bob = a.reference(a.seed_for("alice")), a.reference(a.seed_for("bob"))
+    first = [c.calls[0].params for c, _ in alice.checks["test_adam"]]
+    other = [c.calls[0].params for c, _ in bob.checks["test_adam"]]
+    assert not np.array_equal(first[0], other[0])
 
 
-def test_unknown_assignment_is_a_value_error():
-    with pytest.raises(ValueError, match="assignment must be one of"):
-        Grader("ps9_nothing", sandbox=Sandbox(bwrap="", warn=False))
+def _source_with(tmp_path, grade_id, text):
+    nb = json.loads(SOURCE.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            cell["source"] = text
+    path = tmp_path / "ps2_adaptive.ipynb"
+    path.write_text(json.dumps(nb))
+    return load_source(path, "ps2_adaptive")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("raise RuntimeError('broken test')", "test cell test_adam raised RuntimeError"),
+    ("x = 1", "test cell test_adam declares no check"),
+    ("from lr_course.grading import checks as ck\nck.part('half', points=1)\n"
+     "ck.same(adam_init, np.ones(2))", "parts are worth 1 points, the cell 3"),
+])
+def test_a_broken_source_notebook_is_a_clear_error(tmp_path, text, message):
+    source = _source_with(tmp_path, "test_adam", text)
+    grader = Grader(source, InProcess(), secret=SECRET)
+    with pytest.raises(GradingError, match=message):
+        grader.grade_file(source.path, "anyone")
+
+
+def test_the_reference_records_many_seeds_in_one_run():
+    source = load_source(SOURCE)
+    refs = run_reference(InProcess(), source, [1, 2, 3])
+    assert sorted(refs) == [1, 2, 3]
+    assert all(set(r.checks) == set(source.tests) for r in refs.values())
 
 
 @needs_bwrap
 @pytest.mark.slow   # releases the course with nbgrader (once per session)
 def test_solution_scores_full_marks_and_blank_release_scores_zero(box, tmp_path_factory):
     course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("engine") / "course")
-    grader = Grader("ps2_adaptive", load_source(SOURCE), box)
+    grader = Grader(load_source(SOURCE), box, secret=SECRET)
     full = grader.grade_file(submit(course, "full", solution_notebook(course, "ps2_adaptive")), "full")
     assert full.score == full.max_score > 0 and not full.flags and full.sandbox["isolated"]
     blank = course / "release" / "ps2_adaptive" / "ps2_adaptive.ipynb"
@@ -82,7 +111,9 @@ def _with_adam(course, body):
 
 
 ADAM_BODY = (
-    "    for name, value, ok in (('lr', lr, lr > 0), ('beta1', beta1, 0 <= beta1 < 1),\n"
+    "    if np.shape(params) != np.shape(grads):\n"
+    "        raise ValueError('params and grads differ in shape')\n"
+    "    for name, value, ok in (('lr', lr, lr >= 0), ('beta1', beta1, 0 <= beta1 < 1),\n"
     "                            ('beta2', beta2, 0 <= beta2 < 1), ('eps', eps, eps >= 0)):\n"
     "        if not ok:\n"
     "            raise ValueError(f'{name} out of range, got {value}')\n"
@@ -99,7 +130,7 @@ def test_numpy_warnings_are_reported_not_zeroed(box, tmp_path_factory):
     course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("engine") / "course")
     noisy = "    _ = np.exp(np.float64(1000.0))   # overflows: a warning, not an error\n" + ADAM_BODY
     path = submit(course, "noisy", _with_adam(course, noisy))
-    result = Grader("ps2_adaptive", load_source(SOURCE), box).grade_file(path, "noisy")
+    result = Grader(load_source(SOURCE), box, secret=SECRET).grade_file(path, "noisy")
     assert result.score == result.max_score
     warned = [w for t in result.tests for c in t.checks for w in c.warnings]
     assert any("overflow" in w for w in warned)
@@ -111,7 +142,7 @@ def test_nan_answers_are_wrong_with_a_reason_not_a_crash(box, tmp_path_factory):
     course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("engine") / "course")
     body = ADAM_BODY.replace("return params - step", "return params * np.nan")
     path = submit(course, "nan", _with_adam(course, body))
-    result = Grader("ps2_adaptive", load_source(SOURCE), box).grade_file(path, "nan")
+    result = Grader(load_source(SOURCE), box, secret=SECRET).grade_file(path, "nan")
     adam = [t for t in result.tests if t.grade_id == "test_adam"][0]
     assert not adam.passed and adam.checks[0].message
     others = [t for t in result.tests if "adam" not in t.grade_id and t.grade_id.startswith("test_")
@@ -131,7 +162,7 @@ def test_a_hanging_call_fails_alone_and_the_rest_are_graded(tmp_path_factory):
     path = submit(course, "hang", nb)
     from lr_course.grading.sandbox import Limits
     with Sandbox(limits=Limits(wall_seconds=4, cpu_seconds=30)) as sandbox:
-        result = Grader("ps2_adaptive", load_source(SOURCE), sandbox).grade_file(path, "hang")
+        result = Grader(load_source(SOURCE), sandbox, secret=SECRET).grade_file(path, "hang")
     passed = {t.grade_id for t in result.tests if t.passed}
     assert {"test_sgd_momentum", "test_adagrad", "test_adam", "test_adam_digits"} <= passed
     assert "test_rmsprop" not in passed and "test_rmsprop_hidden" not in passed
@@ -141,8 +172,9 @@ def test_a_hanging_call_fails_alone_and_the_rest_are_graded(tmp_path_factory):
 
 @needs_bwrap
 def test_check_notebook_is_the_same_engine():
-    result = check_notebook(SOURCE)
+    result, mode = check_notebook(SOURCE)
     assert result.assignment == "ps2_adaptive" and result.score == result.max_score
+    assert mode == "all tests"
 
 
 def test_require_isolation_fails_without_bwrap(monkeypatch, tmp_path):
@@ -152,7 +184,7 @@ def test_require_isolation_fails_without_bwrap(monkeypatch, tmp_path):
 
 
 def test_grading_a_course_that_was_not_released_is_a_clear_error(tmp_path):
-    with pytest.raises(CourseError, match="source notebook"):
+    with pytest.raises(GradingError, match="no assignment 'ps2_adaptive'"):
         grade_assignment(tmp_path, "ps2_adaptive", progress=False)
 
 
@@ -213,7 +245,7 @@ def test_sigkill_mid_batch_then_rerun_finishes_the_rest(tmp_path_factory):
     subs, grades = _gradebook_rows(course)
     assert subs == {s: 1 for s in students}                        # no submission doubled
     counts = {n for n, _ in grades.values()}
-    assert len(counts) == 1 and all(total == 26 for _, total in grades.values())
+    assert len(counts) == 1 and all(total == 27 for _, total in grades.values())
 
 
 @needs_bwrap
@@ -231,4 +263,30 @@ def test_two_graders_at_once_do_not_corrupt_the_course(tmp_path_factory):
     assert sorted(len(r["resumed"]) for r in reports) == [0, 4]
     assert any("waiting" in err for _, err in outs)
     subs, grades = _gradebook_rows(course)
-    assert subs == {s: 1 for s in students} and all(t == 26 for _, t in grades.values())
+    assert subs == {s: 1 for s in students} and all(t == 27 for _, t in grades.values())
+
+
+@needs_bwrap
+@pytest.mark.slow
+def test_two_gradings_with_different_worker_counts_agree_exactly(tmp_path_factory):
+    """A grade is a pure function of the submission and the course: rerun it, --force it,
+    with another number of workers, and every score in the gradebook is the same."""
+    from mistakes.catalogue import MISTAKES
+    course = course_copy(tmp_path_factory, tmp_path_factory.mktemp("pure") / "course")
+    planted = [m for m in MISTAKES if m.assignment == "ps2_adaptive"][:6]
+    for k, m in enumerate(planted):
+        submit(course, f"m{k}", solution_notebook(course, "ps2_adaptive", {m.cell: m.source}))
+    submit(course, "full", solution_notebook(course, "ps2_adaptive"))
+
+    def cells():
+        from lr_course.grading.nbgrader_glue import test_scores
+        return sorted((student, gid, score) for student, found in
+                      test_scores(course, "ps2_adaptive").items()
+                      for gid, (score, _) in found.items())
+
+    grade_assignment(course, "ps2_adaptive", workers=1, progress=False)
+    first = cells()
+    grade_assignment(course, "ps2_adaptive", workers=3, force=True, progress=False)
+    assert cells() == first
+    assert len({s for s, _, _ in first}) == 1 + len(planted)
+    assert any(score not in (0, None) and score < 3 for _, g, score in first)   # partial credit

@@ -7,7 +7,8 @@ import types
 import numpy as np
 import pytest
 
-from lr_course.grading.flags import CODES, Flag, RuntimeWatch, scan_cells, scan_source
+from lr_course.grading.checks.watch import RuntimeWatch
+from lr_course.grading.flags import CODES, Flag, scan_cells, scan_source
 
 HONEST = '''
 import numpy as np

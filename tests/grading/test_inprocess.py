@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from lr_course.grading import spec
-from lr_course.grading.engine import _parse, check_notebook
+from lr_course.grading.checks.calls import Call
+from lr_course.grading.engine import Grader, _parse, check_notebook
 from lr_course.grading.inprocess import InProcess
 from lr_course.grading.sandbox import Sandbox
-from lr_course.grading.submission import transform_magics
+from lr_course.grading.submission import load_source, transform_magics
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "autograder" / "source"
@@ -28,13 +28,13 @@ CELLS = [transform_magics(c) for c in [
     "%time g = lambda x: x + open('data.txt').read().strip()",
     "get_ipython().events.register('post_run_cell', print)",
 ]]
-CALLS = [spec.Call("call", "f", args=(1.0,)), spec.Call("call", "g", args=("a",)),
-         spec.Call("call", "missing")]
+CALLS = [Call("call", "f", args=(1.0,)), Call("call", "g", args=("a",)),
+         Call("call", "missing")]
 
 
 def parsed(box, folder):
     result = box.run({"cells": CELLS, "calls": [c.to_data() for c in CALLS]}, folder)
-    out = _parse(result.results)
+    out = _parse(result.results, len(CALLS), len(CELLS))
     out["records"] = {k: r.to_data() for k, r in out["records"].items()}
     for r in out["records"].values():
         r.pop("seconds", None)
@@ -63,9 +63,10 @@ def test_in_process_grades_like_the_sandbox(tmp_path):
             cell["source"] = m.source
     path = tmp_path / "mine.ipynb"
     path.write_text(json.dumps(nb))
-    here = check_notebook(path, sandbox=InProcess(), run_key=b"k")
+    source = load_source(SOURCE / m.assignment / f"{m.assignment}.ipynb")
+    here = Grader(source, InProcess(), secret=b"k" * 32).grade_file(path, "me")
     with Sandbox(bwrap="", warn=False) as box:
-        there = check_notebook(path, sandbox=box, run_key=b"k")
+        there = Grader(source, box, secret=b"k" * 32).grade_file(path, "me")
     assert here.seed == there.seed and here.score < here.max_score
     assert [t.__dict__ for t in here.tests] == [t.__dict__ for t in there.tests]
 
@@ -76,7 +77,8 @@ def test_the_working_directory_is_restored(tmp_path):
     assert Path.cwd() == before
 
 
-def test_wrong_assignment_is_refused_before_running():
+def test_wrong_assignment_is_refused_before_running(tmp_path):
+    path = tmp_path / "mine.ipynb"
+    path.write_text((SOURCE / "ps1_schedules" / "ps1_schedules.ipynb").read_text())
     with pytest.raises(ValueError, match="is a notebook of ps1_schedules, not of ps3_tuning"):
-        check_notebook(SOURCE / "ps1_schedules" / "ps1_schedules.ipynb", "ps3_tuning",
-                       sandbox=InProcess())
+        check_notebook(path, "ps3_tuning", course=ROOT / "autograder", sandbox=InProcess())

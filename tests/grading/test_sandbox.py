@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from lr_course.grading import spec
+from lr_course.grading.checks.calls import Call, Record
 from lr_course.grading.sandbox import IsolationError, Limits, Sandbox, bwrap_path
 
 if bwrap_path() is None:
@@ -48,19 +48,19 @@ def probe(box, source, **kw):
 
 
 def test_isolated_and_runs_a_call(box):
-    call = spec.Call("call", "double", args=(np.arange(3.0),))
+    call = Call("call", "double", args=(np.arange(3.0),))
     result = box.run({"cells": ["def double(x):\n    return 2 * x\n"],
                       "calls": [call.to_data()]})
     assert result.isolated and result.reason == "ok"
-    record = spec.Record.from_data([e for e in lines(result) if "record" in e][0]["data"])
+    record = Record.from_data([e for e in lines(result) if "record" in e][0]["data"])
     np.testing.assert_array_equal(record.value, [0.0, 2.0, 4.0])
 
 
 @pytest.mark.parametrize("module", ["lr_course.optimizers", "lr_course.schedules",
-                                    "lr_course.grading", "lr_course.grading.reference",
-                                    "lr_course.grading.spec", "lr_course.search",
+                                    "lr_course.grading.engine", "lr_course.grading.batch",
+                                    "lr_course.grading.course", "lr_course.search",
                                     "lr_course.finder", "nbgrader", "IPython"])
-def test_reference_and_grader_modules_are_not_importable(box, module):
+def test_teaching_and_grader_modules_are_not_importable(box, module):
     found = probe(box, "import importlib.util, json\n"
                        f"try:\n    ok = importlib.util.find_spec({module!r}) is not None\n"
                        "except ImportError:\n    ok = False\n"
@@ -87,12 +87,14 @@ def test_sees_only_the_submission(box, tmp_path):
     found = probe(box, "import os, json\n"
                        "print(json.dumps([sorted(os.listdir('/')), os.getcwd(), sorted(os.listdir('.')),"
                        " os.path.exists('/work'), os.path.exists(%r),"
-                       " sorted(os.listdir('/sandbox/lib/lr_course'))]))" % str(tmp_path),
+                       " sorted(os.listdir('/sandbox/lib/lr_course')),"
+                       " sorted(n for n in os.listdir('/sandbox/lib/lr_course/grading')"
+                       " if not n.startswith('__py'))]))" % str(tmp_path),
                   submission_dir=tmp_path)
-    root, cwd, here, work, host_path, course = found
+    root, cwd, here, work, host_path, course, grading = found
     assert "work" not in root and "home" not in root and not work and not host_path
     assert cwd == "/submission" and here == ["answer.ipynb"]
-    assert "optimizers.py" not in course and "grading" not in course
+    assert "optimizers.py" not in course and grading == ["__init__.py", "checks"]
 
 
 def test_submission_is_read_only_and_tmp_is_private(box, tmp_path):
