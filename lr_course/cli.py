@@ -84,6 +84,10 @@ def _cmd_grade(args):
     except (CourseError, IsolationError) as exc:
         print(f"lr-course: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if not (report.graded or report.resumed or report.missing):
+        print(f"lr-course: error: no submissions of {args.assignment} under "
+              f"{course / 'submitted'} (collect them first: lr-course collect)", file=sys.stderr)
+        return EXIT_USAGE
     for student in sorted(report.results):
         r = report.results[student]
         why = f" (not graded: {r.reason})" if r.status != "graded" else ""

@@ -19,7 +19,7 @@ import pytest
 
 from lr_course import cli
 from lr_course.grading import nbgrader_glue as glue
-from lr_course.grading import spec
+from lr_course.grading.submission import load_source
 
 ROOT = Path(__file__).resolve().parents[2]
 COURSE = ROOT / "autograder"
@@ -54,8 +54,8 @@ def test_check_json_on_the_solution(capsys):
     assert code == 0
     result = json.loads(out)
     assert result["assignment"] == "ps3_tuning" and result["score"] == result["max_score"] > 0
-    assert {t["grade_id"] for t in result["tests"]} == \
-        {t.grade_id for t in spec.ASSIGNMENTS["ps3_tuning"]}
+    assert {t["grade_id"] for t in result["tests"]} == set(load_source(path).tests)
+    assert result["tests_run"] == "all tests"
     assert all(set(t) >= {"grade_id", "points", "score", "passed", "hidden", "checks"}
                for t in result["tests"])
 
@@ -67,10 +67,11 @@ def test_check_prints_hints_for_a_mistake(tmp_path, capsys):
     cell.source = m.source
     path = tmp_path / "mine.ipynb"
     nbformat.write(nb, path)
-    code, out, err = run_cli(["check", str(path)], capsys)
+    code, out, err = run_cli(["check", str(path), "--course", str(COURSE)], capsys)
     assert code == 0 and "FAIL test_cosine_decay_hidden (hidden)" in out
-    assert "hint: past total_steps" in out and "check(" not in out
-    assert out.strip().endswith("/25")
+    assert "hint: " in out and "ck.same" not in out and "ck.part" not in out
+    assert "score: 25/25" not in out and "/25\n" in out
+    assert "(all tests)" in out
 
 
 @pytest.mark.parametrize("content, message", [
@@ -85,7 +86,7 @@ def test_bad_input_is_a_clear_error(tmp_path, capsys, content, message):
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    code, out, err = run_cli(["check", str(path)], capsys)
+    code, out, err = run_cli(["check", str(path), "--course", str(COURSE)], capsys)
     assert code == 2 and message in err and "Traceback" not in err and out == ""
 
 
@@ -103,17 +104,25 @@ def test_check_shows_flags_and_that_it_was_not_isolated(tmp_path, capsys, monkey
                                                  "np.allclose = lambda *a, **k: True"))
     path = tmp_path / "mine.ipynb"
     nbformat.write(nb, path)
-    code, out, err = run_cli(["check", str(path)], capsys)
+    code, out, err = run_cli(["check", str(path), "--course", str(COURSE)], capsys)
     assert code == 0 and err.count("WITHOUT isolation") == 1
     assert "lr-course: warning: bubblewrap (bwrap) not found" in err
     assert "flagged in code cell 0, line 2: assigns to numpy.allclose (numpy-patch)" in out
-    assert "not isolated" in out and out.strip().endswith("26/26")
-    code, out, _ = run_cli(["check", str(path), "--json"], capsys)
+    assert "not isolated" in out and "score: 27/27" in out
+    code, out, _ = run_cli(["check", str(path), "--json", "--course", str(COURSE)], capsys)
     result = json.loads(out)
     assert {f["code"] for f in result["flags"]} == {"numpy-patch"}
     assert "not isolated" in result["note"] and result["notebook"] == str(path)
-    code, out, err = run_cli(["check", str(path), "--require-isolation"], capsys)
+    code, out, err = run_cli(["check", str(path), "--require-isolation", "--course", str(COURSE)],
+                             capsys)
     assert code == 2 and out == "" and err.strip().splitlines()[-1].startswith("lr-course: error")
+
+
+def test_check_without_a_course_or_a_release_says_what_is_missing(tmp_path, capsys):
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(source_nb("ps1_schedules"), path)
+    code, out, err = run_cli(["check", str(path)], capsys)
+    assert code == 2 and "neither the course's source notebook" in err and out == ""
 
 
 def test_instructor_commands_need_a_course(tmp_path, capsys, monkeypatch):
@@ -125,16 +134,12 @@ def test_instructor_commands_need_a_course(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-@pytest.mark.parametrize("mode", [[], ["--nbgrader"]], ids=["engine", "nbgrader"])
-def test_unknown_assignment_and_no_submissions(tmp_path, capsys, mode):
+def test_unknown_assignment_and_no_submissions(tmp_path, capsys):
     course = copy_course(tmp_path / "course")
-    code, _, err = run_cli(["grade", "ps9", "--course", str(course)] + mode, capsys)
+    code, _, err = run_cli(["grade", "ps9", "--course", str(course)], capsys)
     assert code == 2 and "'ps9'" in err and "Traceback" not in err
-    code, out, err = run_cli(["grade", "ps1_schedules", "--course", str(course)] + mode, capsys)
-    if mode:  # plain nbgrader: an empty class is an error
-        assert code == 2 and "no submission" in err and "Traceback" not in err
-    else:  # the engine reports an empty batch
-        assert code == 0 and "graded 0" in out
+    code, out, err = run_cli(["grade", "ps1_schedules", "--course", str(course)], capsys)
+    assert code == 2 and "no submissions of ps1_schedules" in err and "Traceback" not in err
     assert not (course / "gradebook.db").exists()
 
 
@@ -225,12 +230,12 @@ def test_nbgrader_end_to_end(assignment, tmp_path, capsys):
     collected = glue.collect(course, assignment, incoming)
     assert len(collected["collected"]) == len(students) + 1 and not collected["skipped"]
 
-    code, out, err = run_cli(["grade", assignment, "--nbgrader", "--course", str(course)], capsys)
+    code, out, err = run_cli(["grade", assignment, "--course", str(course)], capsys)
     assert code == 0, err
     assert "not graded" not in out
 
     scores = glue.test_scores(course, assignment)
-    tests = {t.grade_id: t.points for t in spec.ASSIGNMENTS[assignment]}
+    tests = load_source(course / "source" / assignment / f"{assignment}.ipynb").test_points()
     auto = lambda student: {g: s for g, (s, _) in scores[student].items() if g in tests}  # noqa: E731
     assert auto("solution") == tests
     assert sum(auto("blank").values()) == 0
@@ -254,7 +259,47 @@ def test_nbgrader_end_to_end(assignment, tmp_path, capsys):
     assert code == 0, err
     html = (course / "feedback" / "blank" / assignment / f"{assignment}.html").read_text()
     assert "FAIL" in html and "not written yet" in html
-    assert "HIDDEN TESTS" not in html and 'check("' not in html
+    assert "HIDDEN TESTS" not in html and "ck.raises" not in html
+
+    # The release carries the visible checks' expected values: a student checks herself with
+    # the released notebook alone, in her kernel and with `lr-course check`.
+    alone = tmp_path / "student_home"
+    alone.mkdir()
+    shutil.copy(release_nb, alone)
+    shutil.copy(release_nb.with_name(f"{assignment}.checks.json"), alone)
+    nbformat.write(students["solution"], alone / "mine.ipynb")
+    code, out, err = run_cli(["check", str(alone / "mine.ipynb")], capsys)
+    assert code == 0, err
+    assert "(visible tests only" in out and "FAIL" not in out
+    visible = {g for g, p in tests.items()
+               if not load_source(course / "source" / assignment / f"{assignment}.ipynb")
+               .is_hidden(g)}
+    assert f"score: {sum(tests[g] for g in visible):g}/" in out
+
+
+@pytest.mark.slow
+def test_the_released_self_check_runs_in_a_kernel(tmp_path, capsys):
+    """Visible test cells of the release pass for the solution and fail, with a hint, for a
+    mistake, in a real Jupyter kernel with only the release and the package."""
+    from nbclient import NotebookClient
+    course = copy_course(tmp_path / "course")
+    assert run_cli(["release", "ps1_schedules", "--course", str(course)], capsys)[0] == 0
+    release_nb = course / "release" / "ps1_schedules" / "ps1_schedules.ipynb"
+    m = next(m for m in catalogue.MISTAKES if m.name == "warmup_off_by_one")
+    for nb, failing in [(student_notebook(release_nb, "ps1_schedules"), set()),
+                        (student_notebook(release_nb, "ps1_schedules", (m.cell, m.source)),
+                         {"test_linear_warmup"})]:
+        NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(release_nb.parent)}}).execute()
+        failed, shown = set(), ""
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "code":
+                shown += "".join(o.get("text", "") for o in cell.outputs)
+                if any(o.output_type == "error" for o in cell.outputs):
+                    failed.add(meta["grade_id"])
+        assert failed == failing, shown
+        assert "[PASS]" in shown and ("hint:" in shown) == bool(failing)
 
 
 @pytest.mark.slow
@@ -265,6 +310,6 @@ def test_console_script_runs_in_a_course_directory(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert (course / "release" / "ps1_schedules" / "ps1_schedules.ipynb").is_file()
-    proc = subprocess.run([str(exe), "grade", "ps1_schedules", "--nbgrader"], cwd=course,
+    proc = subprocess.run([str(exe), "grade", "ps1_schedules"], cwd=course,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "no submissions" in proc.stderr
