@@ -1,9 +1,9 @@
 """Grade the solution and every planted mistake under many seeds: is the grading reliable?
 
-The suite grades each planted mistake (tests/grading/mistakes/catalogue.py) under one or
-two seeds. A check whose random cases only sometimes expose a mistake passes that suite
-most of the time and then fails a student's run, or lets a wrong answer through. This
-scan runs each notebook under ``--seeds`` seeds (run keys) and reports, per notebook:
+The suite grades each planted mistake (tests/grading/mistakes/catalogue.py) under two
+course secrets. A check whose random cases only sometimes expose a mistake passes that suite
+most of the time and then fails some student, or lets a wrong answer through. This scan
+grades each notebook under ``--seeds`` course secrets and reports, per notebook:
 
 - the solution: every run must get full marks (a failure is a correct student losing points);
 - a mistake: every run must fail each of its ``loses`` tests ("missed" counts the runs that
@@ -29,11 +29,13 @@ from pathlib import Path
 
 import nbformat
 
-from lr_course.grading.engine import check_notebook
+from lr_course.grading.engine import Grader
 from lr_course.grading.inprocess import InProcess
-from lr_course.grading.spec import ASSIGNMENTS
+from lr_course.grading.submission import load_source
 
 ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "autograder" / "source"
+ASSIGNMENTS = sorted(p.name for p in SOURCE.iterdir() if p.is_dir())
 
 
 def _catalogue():
@@ -45,10 +47,13 @@ def _catalogue():
 
 
 def failed_tests(nb, seed: int, folder: Path) -> set:
-    """The grade_ids of the tests ``nb`` fails when graded with run key ``seed``."""
+    """The grade_ids of the tests ``nb`` fails when graded under course secret number ``seed``."""
     path = folder / "scan.ipynb"
     nbformat.write(nb, path)
-    result = check_notebook(path, sandbox=InProcess(), run_key=f"scan-{seed}".encode())
+    assignment = nb.metadata.get("lr_course_scan", "")
+    source = load_source(SOURCE / assignment / f"{assignment}.ipynb", assignment)
+    secret = f"scan-{seed}".encode().ljust(32, b".")
+    result = Grader(source, InProcess(), secret=secret).grade_file(path, "student")
     return {t.grade_id for t in result.tests if not t.passed}
 
 
@@ -84,9 +89,14 @@ def main(argv=None) -> int:
         parser.error(f"no planted mistake named {', '.join(sorted(unknown))}")
     assignments = sorted({m.assignment for m in mistakes} if args.mistake
                          else args.assignment or ASSIGNMENTS)
-    jobs = [(f"{a}: the solution", catalogue.source_nb(a), (), ()) for a in assignments]
-    jobs += [(f"{m.assignment}: {m.name}", catalogue.planted(m), m.loses, m.also)
-             for m in mistakes]
+    def tagged(nb, assignment):
+        nb.metadata["lr_course_scan"] = assignment
+        return nb
+
+    jobs = [(f"{a}: the solution", tagged(catalogue.source_nb(a), a), (), ())
+            for a in assignments]
+    jobs += [(f"{m.assignment}: {m.name}", tagged(catalogue.planted(m), m.assignment), m.loses,
+              m.also) for m in mistakes]
     print(f"{len(jobs)} notebooks x {args.seeds} seeds, graded in-process")
     print(f"{'notebook':58s} {'missed':>7s} {'stray':>7s}  first bad run")
     bad = 0
