@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, NamedTuple, Union
+from typing import Callable, NamedTuple, Union
 
 import numpy as np
+
+from . import _checks
 
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
@@ -70,33 +72,10 @@ class Optimizer(NamedTuple):
 # Argument checks and shared plumbing
 
 
-def _number(name: str, value: Any, low: float = 0.0, high: float = math.inf,
-            high_open: bool = False) -> float:
-    """``value`` as a float in [low, high] (or [low, high)), else a ValueError naming it."""
-    interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
-    if isinstance(value, bool):  # True would silently mean 1.0
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}") from None
-    too_high = x >= high if high_open else x > high
-    if not math.isfinite(x) or x < low or too_high:
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    return x
-
-
-def _flag(name: str, value: Any) -> bool:
-    """``value`` as a bool, else a ValueError naming it (a string such as "yes" is refused)."""
-    if value not in (True, False):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _lr_function(lr: LearningRate) -> Callable[[int], float]:
     """Turn a float or a schedule into ``lr_at(t) -> float``, checking what it returns."""
     if not callable(lr):
-        value = _number("lr", lr)
+        value = _checks.real("lr", lr, low=0)
         return lambda t: value
 
     def lr_at(t: int) -> float:
@@ -142,12 +121,10 @@ def _prepare(params, grads, state) -> tuple[np.ndarray, np.ndarray, int]:
         raise ValueError(f"grads must have the shape of params {p.shape}, got {g.shape}")
     if not isinstance(state, dict) or "t" not in state:
         raise ValueError(f"state must be the dict made by init(params), got {state!r:.80}")
-    t = state["t"]
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"state['t'] must be an int >= 0, got {t!r}")
+    t = _checks.integer("state['t']", state["t"], minimum=0)
     # float32 params stay float32: everything below computes in params' dtype.
     g = g.astype(p.dtype, copy=False)
-    return p, g, int(t)
+    return p, g, t
 
 
 def _state_array(state: dict, key: str, p: np.ndarray) -> np.ndarray:
@@ -255,10 +232,10 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
     (array([0.42]), array([3.8]))
     """
     lr_at = _lr_function(lr)
-    momentum = _number("momentum", momentum)
-    dampening = _number("dampening", dampening, high=1.0)
-    weight_decay = _number("weight_decay", weight_decay)
-    nesterov = _flag("nesterov", nesterov)
+    momentum = _checks.real("momentum", momentum, low=0)
+    dampening = _checks.real("dampening", dampening, low=0, high=1)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    nesterov = _checks.flag("nesterov", nesterov)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("nesterov=True needs momentum > 0 and dampening == 0, "
                          f"got momentum={momentum!r}, dampening={dampening!r}")
@@ -335,10 +312,11 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
     (array([0.9, 1.1]), array([1.6e+01, 1.0e-04]))
     """
     base_lr_at = _lr_function(lr)
-    lr_decay = _number("lr_decay", lr_decay)
-    weight_decay = _number("weight_decay", weight_decay)
-    initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
-    eps = _number("eps", eps)
+    lr_decay = _checks.real("lr_decay", lr_decay, low=0)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    initial_accumulator_value = _checks.real("initial_accumulator_value",
+                                             initial_accumulator_value, low=0)
+    eps = _checks.real("eps", eps, low=0)
     kappa, lam = lr_decay, weight_decay
 
     def lr_at(t: int) -> float:
@@ -406,11 +384,11 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
     (array([-0.1]), array([0.09]))
     """
     lr_at = _lr_function(lr)
-    rho = _number("rho", rho, high=1.0, high_open=True)
-    eps = _number("eps", eps)
-    weight_decay = _number("weight_decay", weight_decay)
-    momentum = _number("momentum", momentum)
-    centered = _flag("centered", centered)
+    rho = _checks.real("rho", rho, low=0, high=1, high_open=True)
+    eps = _checks.real("eps", eps, low=0)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    momentum = _checks.real("momentum", momentum, low=0)
+    centered = _checks.flag("centered", centered)
     mu, lam = momentum, weight_decay
 
     def update(params, grads, state):
@@ -445,11 +423,11 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
 def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) -> Optimizer:
     """Adam (``decoupled=False``) or AdamW: the factories below check and document."""
     lr_at = _lr_function(lr)
-    beta1 = _number("beta1", beta1, high=1.0, high_open=True)
-    beta2 = _number("beta2", beta2, high=1.0, high_open=True)
-    eps = _number("eps", eps)
-    weight_decay = _number("weight_decay", weight_decay)
-    amsgrad = _flag("amsgrad", amsgrad)
+    beta1 = _checks.real("beta1", beta1, low=0, high=1, high_open=True)
+    beta2 = _checks.real("beta2", beta2, low=0, high=1, high_open=True)
+    eps = _checks.real("eps", eps, low=0)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    amsgrad = _checks.flag("amsgrad", amsgrad)
     lam = weight_decay
 
     def update(params, grads, state):
