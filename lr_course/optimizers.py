@@ -39,7 +39,7 @@ from . import _checks
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
 
-__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS"]
+__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw"]
 
 
 class Optimizer(NamedTuple):
@@ -554,12 +554,3 @@ def adamw(lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps
     """
     return _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
 
-
-#: Factories by name, for the explorers: ``OPTIMIZERS["adam"](lr=0.01)``.
-OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
-    "sgd": sgd,
-    "adagrad": adagrad,
-    "rmsprop": rmsprop,
-    "adam": adam,
-    "adamw": adamw,
-}
