@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lr_course import optimizers
+from lr_course import optimizers, schedules
 from lr_course.optimizers import Optimizer, adagrad, adam, adamw, rmsprop, sgd
 
 REFERENCE = pathlib.Path(__file__).parent / "reference" / "torch_optimizers.npz"
@@ -114,9 +114,6 @@ def test_reference_covers_every_option():
 
 def test_matches_torch_trace_with_schedules_module():
     """The course's own exponential_decay schedule reproduces torch's ExponentialLR."""
-    schedules = pytest.importorskip("lr_course.schedules")
-    if not hasattr(schedules, "exponential_decay"):
-        pytest.skip("lr_course.schedules has no exponential_decay yet")
     for run_config in [r for r in REF_INFO["runs"] if r["gamma"]]:
         lr = schedules.exponential_decay(lr0=run_config["kwargs"]["lr"],
                                          decay_rate=run_config["gamma"], decay_steps=1)
