@@ -96,8 +96,10 @@ def range_test(problem, make_optimizer, params=None, *, lr_min=1e-6, lr_max=10.0
     The suggestion is ``best_lr / 10``, where ``best_lr`` is the lr at the lowest smoothed loss:
     the minimum already sits close to the edge of stability (and the smoothing makes it lag
     behind the raw loss), so the rule steps back one decade. It is the rule fastai reports as
-    ``lr_min``; unlike "steepest descent of the curve" it does not depend on differentiating
-    a noisy curve. Since the best smoothed loss comes before the stop,
+    ``lr_min``, except that fastai applies it to the records left after dropping the first
+    10% and the last 5 (``lrs[n // 10 : -5]``), which can change the answer; here every
+    record counts. Unlike "steepest descent of the curve" it does not depend on
+    differentiating a noisy curve. Since the best smoothed loss comes before the stop,
     ``suggestion < best_lr < diverged_lr``.
 
     Args:

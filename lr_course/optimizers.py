@@ -216,7 +216,11 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
     "v <- mu v - lr g; p <- p + v" form of Sutskever et al. the velocity carries past
     learning rates; here the current lr multiplies the whole velocity, so the two
     forms agree for a constant lr and differ under a schedule (PyTorch's choice is
-    this one). Momentum larger than 1 is accepted, as in PyTorch, though it diverges.
+    this one, and ``optax.sgd``'s, which scales the momentum trace by the lr afterwards;
+    Keras's ``SGD`` keeps the lr inside the velocity, ``v <- mu v - lr g``). Momentum
+    larger than 1 is accepted, as in PyTorch, though it diverges. Keras's
+    ``weight_decay`` is decoupled (the params shrink by ``lr * weight_decay`` before the
+    step, as in :func:`adamw`), not the L2 term here.
 
     References:
         Polyak (1964), heavy-ball momentum. Sutskever, Martens, Dahl & Hinton (2013),
@@ -296,8 +300,11 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
 
     The lr decay counts from the first update (eta_1 = lr), as in PyTorch, and
     ``lr_at(t)`` returns the decayed eta (PyTorch's ``param_groups`` show the undecayed
-    lr). Keras and
-    optax start the accumulator at 0.1, PyTorch (and this function) at 0.
+    lr). The formula is ``torch.optim.Adagrad``'s. Keras's ``Adagrad`` and
+    ``optax.adagrad`` differ in three ways: eps goes inside the root,
+    ``p_t = p_{t-1} - lr * g_t / sqrt(s_t + epsilon)``; eps defaults to 1e-7; and the
+    accumulator starts at s_0 = 0.1 (PyTorch, and this function, start at 0). Keras's
+    ``weight_decay`` is decoupled (as in :func:`adamw`), not the L2 term here.
 
     Reference:
         Duchi, Hazan & Singer (2011), "Adaptive subgradient methods for online learning
@@ -371,8 +378,13 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
 
     There is no bias correction, so early steps are larger than lr: the first step is
     lr / sqrt(1 - rho) per coordinate (10 lr for rho = 0.99). The formula is PyTorch's
-    (which accepts any alpha >= 0; this function only [0, 1)). Keras and optax default
-    to rho = 0.9, and optax by default adds eps inside the square root.
+    (which accepts any alpha >= 0; this function only [0, 1)). Keras's ``RMSprop`` and
+    ``optax.rmsprop`` differ: both default to rho = 0.9; both put eps inside the square
+    root, ``r_t = sqrt(s_t + epsilon)`` (Keras always, eps 1e-7; optax unless
+    ``eps_in_sqrt=False``, eps 1e-8), and ``sqrt(s_t - a_t**2 + epsilon)`` when centered;
+    and with momentum both put the lr inside the buffer, ``b_t = mu * b_{t-1} +
+    lr(t - 1) * g_t / r_t; p_t = p_{t-1} - b_t``, which equals the form above only for a
+    constant lr. Keras's ``weight_decay`` is decoupled (as in :func:`adamw`).
 
     Reference:
         Hinton, Srivastava & Swersky, "Neural networks for machine learning", lecture 6e
@@ -493,9 +505,13 @@ def adam(lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps:
     step is lr * g / (|g| + eps), about lr * sign(g) in every coordinate.
 
     Same as ``torch.optim.Adam``; AMSGrad takes the maximum of the raw v and
-    bias-corrects it afterwards, as PyTorch does. optax and Keras agree except that
-    Keras's eps is the "epsilon hat" of the paper, added to the root of the
-    uncorrected v.
+    bias-corrects it afterwards, as PyTorch and Keras do. ``optax.adam`` is the same
+    formula; ``optax.amsgrad`` instead takes the maximum of the bias-corrected v,
+    ``u_t = max(u_{t-1}, v_t / (1 - beta2**t))``. Keras's eps is the "epsilon hat" of the
+    paper, added to the root of the uncorrected v:
+    ``p_t = p_{t-1} - lr * (sqrt(1 - beta2**t) / (1 - beta1**t)) * m_t / (sqrt(u_t) + epsilon)``,
+    and its default is 1e-7. Keras's ``weight_decay`` is decoupled: Keras's ``Adam`` with
+    ``weight_decay`` is :func:`adamw`, not this function's L2 term.
 
     References:
         Kingma & Ba (2014), "Adam: a method for stochastic optimization",

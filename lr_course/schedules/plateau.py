@@ -38,9 +38,11 @@ class ReduceOnPlateau:
         lr_min: the lr never goes below this, >= 0.
         eps: cuts smaller than this are skipped, >= 0.
 
-    Note: the semantics and defaults of torch's ``ReduceLROnPlateau(min_lr=lr_min)``; Keras's
-    ``ReduceLROnPlateau`` counts patience slightly differently (it cuts after ``patience`` bad
-    epochs, torch after ``patience + 1``).
+    Note: the semantics and defaults of torch's ``ReduceLROnPlateau(min_lr=lr_min)``. Keras's
+    ``ReduceLROnPlateau`` counts both patience and cooldown one check shorter: it cuts after
+    ``patience`` bad checks (torch after ``patience + 1``), and its cooldown ignores
+    ``cooldown - 1`` checks after a cut (torch ``cooldown``), so Keras with ``(patience=p,
+    cooldown=C)`` behaves as this class with ``(patience=p - 1, cooldown=C - 1)``.
 
     Calling the object, ``plateau(step)``, returns the current :attr:`lr` whatever the step,
     so it can be handed to an optimizer wherever a schedule goes.
