@@ -557,3 +557,48 @@ def test_update_names_a_missing_or_misshapen_state_array():
     state["avg_sq"] = np.zeros(4)
     with pytest.raises(ValueError, match=r"state\['avg_sq'\] must have the shape of params \(3,\)"):
         opt.update(np.zeros(3), np.ones(3), state)
+
+
+def test_the_documented_defaults():
+    """torch.optim's defaults, as the Args say."""
+    assert sgd().hyperparams == dict(lr=0.01, momentum=0.0, dampening=0.0, nesterov=False,
+                                     weight_decay=0.0)
+    assert adagrad().hyperparams == dict(lr=0.01, lr_decay=0.0, weight_decay=0.0,
+                                         initial_accumulator_value=0.0, eps=1e-10)
+    assert rmsprop().hyperparams == dict(lr=0.01, rho=0.99, eps=1e-8, weight_decay=0.0,
+                                         momentum=0.0, centered=False)
+    assert adam().hyperparams == dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                                      weight_decay=0.0, amsgrad=False)
+    assert adamw().hyperparams == dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                                       weight_decay=1e-2, amsgrad=False)
+    # and the update uses them: the first default SGD step is 0.01 g
+    p, _ = sgd().update(np.array([1.0]), np.array([2.0]), sgd().init(np.zeros(1)))
+    assert p.tolist() == [1.0 - 0.01 * 2.0]
+
+
+TINY = 1e-12
+EDGES = [
+    # factory, argument, its valid edge, just past it
+    (sgd, "lr", 0.0, -TINY), (sgd, "momentum", 0.0, -TINY), (sgd, "dampening", 0.0, -TINY),
+    (sgd, "dampening", 1.0, 1.0 + 1e-9), (sgd, "weight_decay", 0.0, -TINY),
+    (adagrad, "lr", 0.0, -TINY), (adagrad, "lr_decay", 0.0, -TINY),
+    (adagrad, "weight_decay", 0.0, -TINY), (adagrad, "initial_accumulator_value", 0.0, -TINY),
+    (adagrad, "eps", 0.0, -TINY),
+    (rmsprop, "lr", 0.0, -TINY), (rmsprop, "rho", 0.0, -TINY), (rmsprop, "rho", 1 - 1e-9, 1.0),
+    (rmsprop, "eps", 0.0, -TINY), (rmsprop, "weight_decay", 0.0, -TINY),
+    (rmsprop, "momentum", 0.0, -TINY), (rmsprop, "centered", True, 1),
+    (adam, "lr", 0.0, -TINY), (adam, "beta1", 0.0, -TINY), (adam, "beta1", 1 - 1e-9, 1.0),
+    (adam, "beta2", 0.0, -TINY), (adam, "beta2", 1 - 1e-9, 1.0), (adam, "eps", 0.0, -TINY),
+    (adam, "weight_decay", 0.0, -TINY), (adam, "amsgrad", True, 0),
+    (adamw, "beta1", 1 - 1e-9, 1.0), (adamw, "weight_decay", 0.0, -TINY),
+]
+
+
+@pytest.mark.parametrize("factory, name, valid, invalid", EDGES,
+                         ids=[f"{f.__name__}-{n}-{i}" for i, (f, n, _, _) in enumerate(EDGES)])
+def test_both_edges_of_every_range(factory, name, valid, invalid):
+    opt = factory(**{name: valid})
+    p, _ = opt.update(np.ones(2), np.ones(2), opt.init(np.ones(2)))
+    assert np.all(np.isfinite(p)) and opt.hyperparams[name] == valid
+    with pytest.raises(ValueError, match=f"^{name} "):
+        factory(**{name: invalid})
