@@ -690,3 +690,10 @@ def test_the_documented_defaults():
     plateau = S.ReduceOnPlateau(1.0)
     cuts = [plateau.step(1.0) for _ in range(12)]
     assert cuts[:11] == [1.0] * 11 and cuts[11] == pytest.approx(0.1)
+
+
+def test_one_cycle_refuses_pct_start_zero_by_its_range():
+    with pytest.raises(ValueError, match=r"^pct_start must be in \(0, 1\), got 0.0$"):
+        S.one_cycle(1.0, 100, pct_start=0.0)
+    with pytest.raises(ValueError, match=r"^pct_start must be in \(0, 0.5\), got 0.0$"):
+        S.one_cycle(1.0, 100, pct_start=0.0, three_phase=True)
