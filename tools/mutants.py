@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORE = {
     "lr_course/_checks.py": ["tests/test_checks.py"],
     "lr_course/optimizers.py": ["tests/test_optimizers.py"],
+    "lr_course/_updates.py": ["tests/test_optimizers.py"],
     "lr_course/schedules/_base.py": ["tests/test_schedules.py"],
     "lr_course/schedules/decay.py": ["tests/test_schedules.py"],
     "lr_course/schedules/warmup.py": ["tests/test_schedules.py"],
