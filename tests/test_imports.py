@@ -14,9 +14,6 @@ KNOWN_EDGES = {
     # helper B (lesson support) removes it: the selfcheck registry lazily imports the
     # exercises (and, through them, the quiz) that register with it
     ("lr_course.selfcheck", "lr_course.exercises"),
-    # the lead (grading) removes it: the check registry in spec lazily imports the checks
-    # that import spec
-    ("lr_course.grading.spec", "lr_course.grading.checks"),
 }
 
 

@@ -33,7 +33,7 @@ from lr_course.grading import course as course_mod
 from lr_course.grading.checks.calls import MAX_ERROR_CHARS, Call, Record
 from lr_course.grading.checks.codec import CodecError
 from lr_course.grading.checks.compare import judge
-from lr_course.grading.checks.declare import Check
+from lr_course.grading.checks.check import Check
 from lr_course.grading.flags import Flag, scan_cells
 from lr_course.grading.sandbox import Sandbox
 from lr_course.grading.submission import (GradingError, SourceNotebook, SubmissionError,

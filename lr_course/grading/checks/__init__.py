@@ -37,7 +37,8 @@ carry calls and records across the wall, :mod:`.runner` is the program there,
 self-check) and :mod:`.modes` decides where a declared check goes.
 """
 
-from .declare import (Check, invariant, log_uniform_samples, objective, part, pure, raises,
+from .check import Check
+from .declare import (invariant, log_uniform_samples, objective, part, pure, raises,
                       reaches_target, reproducible, rng, rollout, same, search, seeded, trains,
                       unchanged)
 

@@ -30,7 +30,6 @@ different student gets different ones.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zlib
 from dataclasses import dataclass, field
@@ -38,75 +37,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .calls import Call, normalise
-from .codec import CodecError, Objective, RngSeed, decode, encode
+from .check import MAX_TEXT, Check
+from .codec import Objective, RngSeed
 
-__all__ = ["Check", "KINDS", "same", "raises", "unchanged", "rollout", "invariant",
+__all__ = ["same", "raises", "unchanged", "rollout", "invariant",
            "reproducible", "log_uniform_samples", "search", "reaches_target", "pure", "trains",
-           "part", "rng", "seeded", "objective", "set_mode", "get_mode", "digest"]
-
-MAX_TEXT = 300                 # what / hint / part, in characters
-
-# Check kinds and the options each takes.
-KINDS = {
-    "same": ("rtol", "atol"),            # every call's outcome equals the solution's
-    "raises": ("names",),                # every call raises ValueError naming an argument
-    "unchanged": (),                     # no call modifies its inputs
-    "agree": ("rtol", "atol"),           # all calls give the same result (the student's own)
-    "differ": (),                        # the two calls give different results
-    "log_uniform": ("max_ks",),          # samples in [low, high), uniform in log
-    "search": ("returns",),              # (best, [lrs,] scores) consistent with the objective
-    "target": ("eigenvalues", "x0", "sigma", "target"),   # a schedule reaching E[loss] <= target
-    "accuracy": ("accuracy",),           # a trained model's validation accuracy >= accuracy
-}
-
-
-@dataclass(frozen=True)
-class Check:
-    """One declared check: calls to run and how to judge what comes back."""
-
-    kind: str                            # a key of KINDS
-    calls: tuple                         # of Call
-    what: str = ""                       # what is checked, in words, shown to students
-    hint: str = ""                       # where to look when it fails (never the answer)
-    part: str = ""                       # the part of the test cell it counts towards
-    options: dict = field(default_factory=dict)   # the kind's options (see KINDS)
-
-    def to_data(self) -> dict:
-        """Plain JSON-able data."""
-        return {"kind": self.kind, "calls": [c.to_data() for c in self.calls],
-                "what": self.what, "hint": self.hint, "part": self.part,
-                "options": encode(self.options)}
-
-    @classmethod
-    def from_data(cls, data) -> "Check":
-        """Inverse of :meth:`to_data`; raises CodecError on anything malformed."""
-        if type(data) is not dict or set(data) != {"kind", "calls", "what", "hint", "part",
-                                                   "options"}:
-            raise CodecError("malformed Check")
-        kind = data["kind"]
-        if kind not in KINDS:
-            raise CodecError(f"unknown check kind {kind!r:.40}")
-        if type(data["calls"]) is not list or not 1 <= len(data["calls"]) <= 1000:
-            raise CodecError("Check.calls must be a list of 1 to 1000 calls")
-        for name in ("what", "hint", "part"):
-            if type(data[name]) is not str or len(data[name]) > MAX_TEXT:
-                raise CodecError(f"Check.{name} must be a short str")
-        options = decode(data["options"])
-        if type(options) is not dict or not set(options) <= set(KINDS[kind]):
-            raise CodecError(f"Check.options of a {kind} check must be among {KINDS[kind]}")
-        return cls(kind, tuple(Call.from_data(c) for c in data["calls"]), data["what"],
-                   data["hint"], data["part"], options)
-
-
-def digest(check: Check) -> str:
-    """A stable name of a check's content (how the self-check finds its expected values).
-
-    The part a check counts towards is not part of its name: the recorder assigns it.
-    """
-    data = dict(check.to_data(), part="")
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
+           "part", "rng", "seeded", "objective", "set_mode", "get_mode"]
 
 # ---------------------------------------------------------------------------------------
 # Modes: where a declared check goes.

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .calls import Record, execute
 from .compare import judge
-from .declare import Check, digest
+from .check import Check, digest
 
 __all__ = ["Recorder", "SelfCheck", "Ignore", "ExpectedError", "write_expected", "read_expected",
            "find_expected",
