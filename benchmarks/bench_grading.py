@@ -2,11 +2,13 @@
 
     .venv/bin/python benchmarks/bench_grading.py [--students 100] [--workers 2]
 
-Builds a throwaway nbgrader course (``autograder/`` released with nbgrader), submits the same
-number of honest ps2_adaptive notebooks to two copies of it, then grades one copy with
-``nbgrader autograde ps2_adaptive`` (serial, a Jupyter kernel per notebook) and the other with
-``lr-course grade ps2_adaptive`` (bubblewrap sandboxes, ``--workers`` at once). Prints both
-wall times, the ratio, whether every student's score is identical in the two gradebooks,
+Builds a throwaway nbgrader course (``autograder/`` released with ``lr-course release``),
+submits the same number of honest ps2_adaptive notebooks to two copies of it, then grades one
+copy with ``nbgrader autograde ps2_adaptive`` (serial, a Jupyter kernel per notebook, its test
+cells judging in the kernel against a checks file of every test, hidden ones included, placed
+beside each submission) and the other with ``lr-course grade ps2_adaptive`` (the solution's
+reference recorded once for the class, bubblewrap sandboxes, ``--workers`` at once). Prints
+both wall times, the ratio, whether every student's score is identical in the two gradebooks,
 and the engine's per-submission overhead beyond the cells' own compute time.
 """
 
@@ -50,7 +52,16 @@ def build_class(root: Path, students: int) -> Path:
     course.mkdir()
     shutil.copy(REPO / "autograder" / "nbgrader_config.py", course)
     shutil.copytree(REPO / "autograder" / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)
-    _run([BIN / "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], course)
+    _run([BIN / "lr-course", "release", ASSIGNMENT], course)
+    # What plain nbgrader needs to judge in the kernel: every check's expected values.
+    from lr_course.grading.checks.modes import write_expected
+    from lr_course.grading.engine import reference_entries
+    from lr_course.grading.inprocess import InProcess
+    from lr_course.grading.submission import load_source
+    src = load_source(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT)
+    checks = root / f"{ASSIGNMENT}.checks.json"
+    write_expected(checks, ASSIGNMENT, 7, src.test_points(),
+                   reference_entries(InProcess(), src, 7, hidden=True))
     release = json.loads((course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     source = json.loads((course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     answers = {c["metadata"]["nbgrader"]["grade_id"]: _SOLUTION.sub("", _source(c))
@@ -65,7 +76,7 @@ def build_class(root: Path, students: int) -> Path:
         folder.mkdir(parents=True)
         (folder / f"{ASSIGNMENT}.ipynb").write_text(json.dumps(nb))
         (folder / "timestamp.txt").write_text("2026-01-01 12:00:00.000000 UTC")
-    return course
+    return course, checks
 
 
 def scores(course: Path) -> dict:
@@ -92,10 +103,12 @@ def main(argv=None):
     try:
         print(f"building a class of {args.students} honest {ASSIGNMENT} submissions ...",
               flush=True)
-        base = build_class(root, args.students)
+        base, checks = build_class(root, args.students)
         engine_course = root / "engine"
         shutil.copytree(base, engine_course)
         nbgrader_course = base
+        for folder in (nbgrader_course / "submitted").glob(f"*/{ASSIGNMENT}"):
+            shutil.copy(checks, folder)
 
         print("grading with nbgrader autograde ...", flush=True)
         t_nbgrader, _ = _run([BIN / "nbgrader", "autograde", ASSIGNMENT], nbgrader_course)

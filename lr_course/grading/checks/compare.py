@@ -12,6 +12,7 @@ The same judges serve the self-check in a student's kernel and the grader.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import warnings
@@ -481,12 +482,17 @@ def _judge_target(check, reference, student):
                          f"target {o['target']:.4g}")
 
 
-def _accuracy(problem, params) -> float:
+@functools.lru_cache(maxsize=4)
+def _model(problem):
+    """The course model a ``trains`` check names (loaded once per grader process)."""
     if problem != "digits_logreg":
         raise ValueError(f"unknown problem {problem!r}")
     from lr_course import models
-    model = models.LogisticRegression()
-    return float(model.evaluate(params, split="val")[1])
+    return models.LogisticRegression()
+
+
+def _accuracy(problem, params) -> float:
+    return float(_model(problem).evaluate(params, split="val")[1])
 
 
 def _judge_accuracy(check, reference, student):
@@ -501,8 +507,7 @@ def _judge_accuracy(check, reference, student):
     if steps != call.num_steps:
         return Outcome(False, f"{describe(call)}: {steps} updates were made, not "
                               f"{call.num_steps}", check.hint)
-    from lr_course import models
-    x0 = np.asarray(models.LogisticRegression().x0)
+    x0 = np.asarray(_model(call.problem).x0)
     params = value["params"]
     if not isinstance(params, np.ndarray) or params.shape != x0.shape or \
             params.dtype.kind != "f" or not np.all(np.isfinite(params)):
