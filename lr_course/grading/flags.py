@@ -317,18 +317,35 @@ def scan_source(source: str, cell: int | None = None) -> list[Flag]:
     return list(dict.fromkeys(scanner.flags))
 
 
+MAX_SCAN_CHARS = 200_000     # a cell longer than this is flagged, not parsed
+MAX_SCAN_TOTAL = 2_000_000   # what one submission's scan reads at most
+MAX_PRELUDE = 200            # distinct import lines carried from cell to cell
+
+
 def scan_cells(cells: list[str]) -> list[Flag]:
-    """Flags for a list of cells, with aliases (``import numpy as np``) carried over."""
+    """Flags for a list of cells, with aliases (``import numpy as np``) carried over.
+
+    Linear in the submission's size: the import lines carried over are distinct and capped,
+    and a cell too large to be a reasonable answer is flagged without being parsed.
+    """
     flags = []
-    prelude = []
+    prelude: list = []
+    budget = MAX_SCAN_TOTAL
     for i, source in enumerate(cells):
+        if len(source) > MAX_SCAN_CHARS or len(source) > budget:
+            flags.append(Flag("resource", f"a cell of {len(source) // 1000} kB was too large "
+                                          "to scan for suspicious code", i))
+            continue
+        budget -= len(source)
         found = scan_source("\n".join(prelude + [source]), i)
         offset = sum(p.count("\n") + 1 for p in prelude)
         for f in found:  # keep only what lies in this cell, re-based to its own lines
             if f.line is None or f.line > offset:
                 flags.append(Flag(f.code, f.message, i, None if f.line is None else f.line - offset))
-        prelude.extend(line for line in source.splitlines()
-                       if line.startswith(("import ", "from ")) and _parses(line))
+        for line in source.splitlines():
+            if len(prelude) < MAX_PRELUDE and line.startswith(("import ", "from ")) and \
+                    line not in prelude and len(line) < 200 and _parses(line):
+                prelude.append(line)
     return list(dict.fromkeys(flags))
 
 

@@ -25,6 +25,7 @@ __all__ = ["GradingError", "SubmissionError", "SourceNotebook", "read_notebook",
 
 MAX_NOTEBOOK_BYTES = 20 << 20     # a real assignment is a few hundred KB even with plots
 MAX_CELLS = 2000                  # more than any honest notebook
+MAX_TEST_CELL_CHARS = 50_000      # a submitted test cell longer than this was edited
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS.*?^[ \t]*### END HIDDEN TESTS[^\n]*\n?",
                      re.MULTILINE | re.DOTALL)
 
@@ -243,7 +244,9 @@ def student_cells(nb: dict, source: SourceNotebook | None, test_ids=()) -> tuple
         if cell["cell_type"] != "code":
             flags.append(Flag("test-tampering", f"test cell {gid} was retyped to "
                                                 f"{str(cell['cell_type'])[:20]}"))
-        if _normal(_strip_hidden(_source(cell))) != _normal(_strip_hidden(_source(src_cell))):
+        mine = _source(cell)
+        if len(mine) > MAX_TEST_CELL_CHARS or \
+                _normal(_strip_hidden(mine)) != _normal(_strip_hidden(_source(src_cell))):
             flags.append(Flag("test-tampering", f"test cell {gid} was edited (the source's "
                                                 "version was used)"))
         claimed, real = _grade_meta(cell), _grade_meta(src_cell)
