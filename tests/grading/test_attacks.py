@@ -88,7 +88,7 @@ def batch(tmp_path_factory):
 
 
 def test_there_are_enough_attacks():
-    assert len(ATTACKS) >= 20
+    assert len(ATTACKS) >= 30
 
 
 def test_the_batch_finishes_and_honest_grades_are_untouched(batch):
@@ -111,8 +111,9 @@ def test_attack_gains_nothing_and_is_flagged(batch, path):
     baseline = report.results["baseline"]
     assert result.status == "graded"
     assert result.score <= baseline.score, [t.grade_id for t in result.tests if t.passed]
-    expected = {code.strip() for code in headers[path.stem]["flag"].split(",")}
-    assert expected & {f.code for f in result.flags}, result.flags
+    expected = {code.strip() for code in headers[path.stem]["flag"].split(",")} - {"none"}
+    if expected:     # the tricks a flag can see are flagged; a wrong answer alone need not be
+        assert expected & {f.code for f in result.flags}, result.flags
 
 
 def test_feedback_does_not_leak_hidden_tests(batch):

@@ -152,3 +152,16 @@ def test_the_scan_is_linear_and_bounded(monkeypatch):
     assert any(f.code == "resource" and "too large to scan" in f.message for f in flags)
     assert [f for f in scan_cells(["import numpy as np", "np.allclose = 1"])
             if f.code == "numpy-patch"]                 # aliases still carry over
+
+
+def test_runtime_watch_restores_the_methods_of_watched_classes():
+    from lr_course.grading.checks.calls import Record
+    watch = RuntimeWatch({"calls.Record": Record})
+    real = Record.to_data
+    Record.to_data = lambda self: {"ok": True}
+    Record.forged = True
+    found = watch.check()
+    assert {f["message"] for f in found} == {"replaced calls.Record.to_data",
+                                             "added calls.Record.forged"}
+    watch.restore()
+    assert Record.to_data is real and not hasattr(Record, "forged")

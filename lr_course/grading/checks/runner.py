@@ -172,7 +172,8 @@ def main(argv=None):
                "numpy.linalg": numpy.linalg, "numpy.random": numpy.random, "math": math,
                "copy": copy, "warnings": warnings, "json": json, "sys": sys,
                "codec": codec, "calls": calls, "compare": compare, "declare": declare,
-               "modes": modes, "watch": watch, "runner": sys.modules[__name__]}
+               "modes": modes, "watch": watch, "runner": sys.modules[__name__],
+               "calls.Call": calls.Call, "calls.Record": calls.Record}
     runtime = watch.RuntimeWatch(watched)
     run_job(job, runtime, emit, perf)
     return 0

@@ -14,10 +14,11 @@ __all__ = ["RuntimeWatch"]
 class RuntimeWatch:
     """Snapshot modules and interpreter hooks; report and undo what changed since.
 
-    ``modules`` maps a name (for the message) to a module object; the watch keeps a
-    shallow copy of each module's namespace, of ``sys.modules`` and of the import and
-    trace hooks. :meth:`check` returns new flags (each reported once) and :meth:`restore`
-    puts every watched value back.
+    ``modules`` maps a name (for the message) to a module object, or to a class (the
+    runner's own Call and Record, whose methods a cell could replace); the watch keeps a
+    shallow copy of each one's namespace, of ``sys.modules`` and of the import and trace
+    hooks. :meth:`check` returns new flags (each reported once) and :meth:`restore` puts
+    every watched value back.
 
     >>> import math
     >>> watch = RuntimeWatch({"math": math})
@@ -80,10 +81,10 @@ class RuntimeWatch:
             now, before = vars(mod), self._saved[name]
             for key in list(now):
                 if key not in before and not _genuine_submodule(name, key, now[key]):
-                    del now[key]
+                    _delete(mod, key)
             for key, value in before.items():
                 if now.get(key, _MISSING) is not value:
-                    now[key] = value
+                    _put(mod, key, value)
         for key in list(sys.modules):
             if key not in self._sys_modules and not _genuine_module(key, sys.modules[key]):
                 del sys.modules[key]
@@ -96,6 +97,20 @@ class RuntimeWatch:
 
 
 _MISSING = object()
+
+
+def _put(obj, key, value):
+    if isinstance(obj, type):       # a class's namespace is read-only but for setattr
+        setattr(obj, key, value)
+    else:
+        vars(obj)[key] = value
+
+
+def _delete(obj, key):
+    if isinstance(obj, type):
+        delattr(obj, key)
+    else:
+        del vars(obj)[key]
 
 
 def _genuine_module(key, mod) -> bool:
