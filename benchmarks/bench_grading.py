@@ -61,7 +61,7 @@ def build_class(root: Path, students: int) -> Path:
     src = load_source(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT)
     checks = root / f"{ASSIGNMENT}.checks.json"
     write_expected(checks, ASSIGNMENT, 7, src.test_points(),
-                   reference_entries(InProcess(), src, 7, hidden=True))
+                   reference_entries(InProcess(), src, [7], hidden=True)[7])
     release = json.loads((course / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     source = json.loads((course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_text())
     answers = {c["metadata"]["nbgrader"]["grade_id"]: _SOLUTION.sub("", _source(c))

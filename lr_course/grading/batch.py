@@ -185,7 +185,8 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
             (box if own_box else contextlib.nullcontext()):
         report = BatchReport(assignment, box.isolated)
         todo, report.missing = _students(course_dir, assignment, students)
-        grader = Grader(source, box, secret=secret)
+        grader = Grader(source, box, secret=secret,
+                        cache=course_dir / ".lr-course" / "references" / assignment)
         jobs = []
         for student in todo:
             path = course_dir / "submitted" / student / assignment / f"{name}.ipynb"

@@ -146,12 +146,12 @@ class Reference:
         return ref
 
 
-def run_reference(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool = True) -> dict:
-    """Run the source notebook and record its test cells' checks for each seed.
+def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool) -> dict:
+    """Run the source notebook once and return what its test cells recorded, per seed.
 
-    Returns ``{seed: Reference}``. The source notebook is the instructor's: a cell or a
-    test cell that fails, or a test cell that declares no check, is a GradingError that
-    names it (no student is graded against a broken reference).
+    Returns ``{seed: [entry, ...]}`` (the recorder's ``part`` and ``check`` entries, plain
+    data: what a checks file and the reference cache store). The source notebook is the
+    instructor's: a cell or a test cell that fails is a GradingError that names it.
     """
     tests = source.test_cells(hidden=hidden)
     job = {"cells": source.code_cells(), "tests": tests, "seeds": [int(s) for s in seeds]}
@@ -179,32 +179,55 @@ def run_reference(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool 
             ended = True
     if not ended or len(per_seed) != len(seeds):
         raise GradingError(f"{where} stopped before recording every seed")
-    out = {}
-    grade_ids = [g for g, _ in tests]
-    for seed, entries in zip(seeds, per_seed):
-        ref = Reference.from_entries(entries, grade_ids)
-        empty = [g for g in grade_ids if not ref.checks[g] and (hidden or
-                                                               not source.is_hidden(g))]
-        if empty:
-            raise GradingError(f"{where}: test cell {empty[0]} declares no check (test cells "
-                               "use lr_course.grading.checks, e.g. ck.same(f, ...))")
-        out[int(seed)] = ref
-    return out
+    return {int(seed): entries for seed, entries in zip(seeds, per_seed)}
 
 
-def reference_entries(sandbox, source: SourceNotebook, seed: int, *, hidden: bool) -> list:
-    """The raw entries of one seed's reference run (what a checks file stores)."""
-    res = sandbox.run({"cells": source.code_cells(), "tests": source.test_cells(hidden=hidden),
-                       "seeds": [int(seed)]}, source.path.parent)
-    if res.reason != "ok":
-        raise GradingError(f"the source notebook {source.path.name} did not run: {res.detail}")
-    entries = []
-    for line in res.results.split(b"\n"):
-        if line.strip():
-            entry = json.loads(line)
-            if "part" in entry or "check" in entry:
-                entries.append(entry)
-    return entries
+def _reference(source: SourceNotebook, entries: list, hidden: bool) -> Reference:
+    """A seed's Reference from its entries; a test cell that declares no check is an error."""
+    grade_ids = list(source.tests)
+    ref = Reference.from_entries(entries, grade_ids)
+    empty = [g for g in grade_ids if not ref.checks[g] and (hidden or not source.is_hidden(g))]
+    if empty:
+        raise GradingError(f"the source notebook {source.path.name}: test cell {empty[0]} "
+                           "declares no check (test cells use lr_course.grading.checks, e.g. "
+                           "ck.same(f, ...))")
+    return ref
+
+
+def run_reference(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool = True) -> dict:
+    """``{seed: Reference}``: the source notebook's checks, recorded for each seed in one run."""
+    return {seed: _reference(source, entries, hidden) for seed, entries in
+            reference_entries(sandbox, source, seeds, hidden=hidden).items()}
+
+
+class ReferenceCache:
+    """The solution's records per seed, kept on disk between runs (``lr-course check`` twice,
+    a ``--force`` regrade). A file is named by the digest of the source notebook, the seed
+    and whether hidden tests ran, so an edited source is never served stale records."""
+
+    def __init__(self, folder, source: SourceNotebook, hidden: bool):
+        self.folder = Path(folder)
+        h = hashlib.sha256(source.path.read_bytes())
+        h.update(f"|hidden={hidden}|format=1".encode())
+        self.key = h.hexdigest()[:24]
+
+    def _path(self, seed: int) -> Path:
+        return self.folder / f"{self.key}-{seed:016x}.json"
+
+    def get(self, seed: int):
+        try:
+            return json.loads(self._path(seed).read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, seed: int, entries: list) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self._path(seed).with_suffix(".tmp")
+            tmp.write_text(json.dumps(entries))
+            tmp.replace(self._path(seed))
+        except OSError:
+            pass     # a cache that cannot be written only costs time
 
 
 # -- one submission -----------------------------------------------------------------------
@@ -223,10 +246,12 @@ class Grader:
         purpose: ``"grade"`` for grades, ``"check"`` for a student's self-check.
         hidden: run the hidden tests too (False: only what the students' release shows).
         references: precomputed ``{seed: Reference}`` (a checks file's), instead of runs.
+        cache: a folder keeping the solution's records between runs (None: no cache).
     """
 
     def __init__(self, source: SourceNotebook, sandbox=None, secret: bytes = b"",
-                 purpose: str = "grade", hidden: bool = True, references: dict | None = None):
+                 purpose: str = "grade", hidden: bool = True, references: dict | None = None,
+                 cache=None):
         self.source = source
         self.assignment = source.assignment
         self.sandbox = sandbox if sandbox is not None else Sandbox()
@@ -236,6 +261,7 @@ class Grader:
         self.points = source.test_points()
         self._references = dict(references or {})
         self._fixed_seed = next(iter(self._references)) if references else None
+        self._cache = ReferenceCache(cache, source, hidden) if cache is not None else None
 
     def seed_for(self, student: str) -> int:
         if self._fixed_seed is not None:
@@ -244,18 +270,29 @@ class Grader:
 
     def prepare(self, students) -> None:
         """Record the reference for every student's seed (few sandbox runs for a class)."""
-        seeds = [s for s in dict.fromkeys(self.seed_for(x) for x in students)
-                 if s not in self._references]
-        for k in range(0, len(seeds), SEEDS_PER_REFERENCE):
-            chunk = seeds[k:k + SEEDS_PER_REFERENCE]
-            self._references.update(run_reference(self.sandbox, self.source, chunk,
-                                                  hidden=self.hidden))
+        self._fill([self.seed_for(x) for x in students])
 
     def reference(self, seed: int) -> Reference:
-        if seed not in self._references:
-            self._references.update(run_reference(self.sandbox, self.source, [seed],
-                                                  hidden=self.hidden))
+        self._fill([seed])
         return self._references[seed]
+
+    def _fill(self, seeds) -> None:
+        todo = []
+        for seed in dict.fromkeys(seeds):
+            if seed in self._references:
+                continue
+            cached = self._cache.get(seed) if self._cache is not None else None
+            if cached is not None:
+                self._references[seed] = _reference(self.source, cached, self.hidden)
+            else:
+                todo.append(seed)
+        for k in range(0, len(todo), SEEDS_PER_REFERENCE):
+            found = reference_entries(self.sandbox, self.source, todo[k:k + SEEDS_PER_REFERENCE],
+                                      hidden=self.hidden)
+            for seed, entries in found.items():
+                self._references[seed] = _reference(self.source, entries, self.hidden)
+                if self._cache is not None:
+                    self._cache.put(seed, entries)
 
     def _empty(self, student, status, reason, digest="") -> SubmissionResult:
         result = SubmissionResult(student, self.assignment, status, reason, digest=digest)
@@ -503,7 +540,8 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         actual in found_course.assignments() else None
     student = path.stem
     if source is not None:
-        grader_args = dict(secret=found_course.secret(), purpose="check")
+        grader_args = dict(secret=found_course.secret(), purpose="check",
+                           cache=found_course.root / ".lr-course" / "references" / actual)
         mode = "all tests"
     elif released is not None:
         source = _released_source(path, released)

@@ -84,7 +84,7 @@ def release(course, assignment, *, exchange=False, force=False, sandbox=None):
         _ok(nbapi.generate_assignment(assignment, force=True, create=True),
             "generate_assignment")
         seed = course_mod.seed(found.secret(), "release", assignment, "")
-        entries = reference_entries(box, source, seed, hidden=False)
+        entries = reference_entries(box, source, [seed], hidden=False)[seed]
     finally:
         if sandbox is None:
             box.close()

@@ -290,3 +290,27 @@ def test_two_gradings_with_different_worker_counts_agree_exactly(tmp_path_factor
     assert cells() == first
     assert len({s for s, _, _ in first}) == 1 + len(planted)
     assert any(score not in (0, None) and score < 3 for _, g, score in first)   # partial credit
+
+
+class _Counting(InProcess):
+    """InProcess that counts the reference runs (jobs with test cells)."""
+
+    references = 0
+
+    def run(self, job, folder=None):
+        if job.get("tests"):
+            type(self).references += 1
+        return super().run(job, folder)
+
+
+def test_the_reference_cache_serves_reruns_and_never_a_changed_source(tmp_path):
+    source = _source_with(tmp_path, "intro", "# Problem set 2, edited once")
+    first = Grader(source, _Counting(), secret=SECRET, cache=tmp_path / "cache")
+    result = first.grade_file(source.path, "alice")
+    again = Grader(source, _Counting(), secret=SECRET, cache=tmp_path / "cache")
+    assert again.grade_file(source.path, "alice").tests == result.tests
+    assert _Counting.references == 1                        # the second came from the cache
+    edited = _source_with(tmp_path, "intro", "# Problem set 2, edited twice")
+    Grader(edited, _Counting(), secret=SECRET, cache=tmp_path / "cache").reference(
+        first.seed_for("alice"))
+    assert _Counting.references == 2                        # a changed source runs again
