@@ -192,6 +192,9 @@ def run_job(job, watch, emit, perf=time.perf_counter):
     from lr_course.grading.checks import declare
     from lr_course.grading.checks.calls import Call, execute
     from lr_course.grading.checks.modes import Ignore, Recorder
+    # Bound before any cell runs: a cell that replaces RuntimeWatch's methods later cannot
+    # switch the watch off.
+    check_watch, restore_watch = watch.check, watch.restore
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     namespace["get_ipython"] = lambda: shell
     namespace["display"] = lambda *args, **kwargs: None
@@ -204,10 +207,10 @@ def run_job(job, watch, emit, perf=time.perf_counter):
     for i, source in enumerate(job.get("cells", [])):
         emit(_run_cell(source, f"<cell {i}>", namespace, perf, {"cell": i}))
     for k, call in enumerate(calls):
-        found = watch.check()
+        found = check_watch()
         if found:
             emit({"flags": found})
-        watch.restore()
+        restore_watch()
         emit({"start": k})
         record = execute(call, namespace)
         emit({"record": k, "data": record.to_data()})
@@ -223,7 +226,7 @@ def run_job(job, watch, emit, perf=time.perf_counter):
                               {"test": grade_id})
             entry.pop("seconds", None)
             emit(entry)
-    found = watch.check()
+    found = check_watch()
     if found:
         emit({"flags": found})
     emit({"end": True})
