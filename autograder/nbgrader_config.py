@@ -16,8 +16,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # A deleted or edited test cell is restored from the source at autograde time.
 c.OverwriteCells.add_missing_cells = True
 
-# The applied parts train for a few seconds; leave room on a slow machine.
-c.Execute.timeout = 120
+# Time limits, for nbgrader and lr-course alike: one cell (the applied parts train for a few
+# seconds; leave room on a slow machine), and one graded call of a student's function (a hang
+# there fails only the tests that call it).
+c.Execute.timeout = 60
+c.LrCourse.call_seconds = 10
 
 # Students are added to the gradebook the first time one of their submissions is graded.
 c.Autograde.create_student = True

@@ -80,7 +80,7 @@ def _cmd_grade(args):
         report = grade_assignment(course, args.assignment, students=args.student or None,
                                   workers=args.workers, force=args.force,
                                   require_isolation=args.require_isolation,
-                                  progress=not args.quiet)
+                                  progress=not args.quiet, time_limits=_time_limits(args))
     except (CourseError, IsolationError) as exc:
         print(f"lr-course: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -122,7 +122,8 @@ def _cmd_check(args):
     from lr_course.grading.sandbox import IsolationError
     try:
         result, mode = check_notebook(args.notebook, args.assignment, course=args.course,
-                                      require_isolation=args.require_isolation)
+                                      require_isolation=args.require_isolation,
+                                      time_limits=_time_limits(args))
     except IsolationError as exc:
         print(f"lr-course: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -133,6 +134,29 @@ def _cmd_check(args):
         print(f"({mode}" + ("" if mode == "all tests" else
                             ": the course's source notebook is not here, so the hidden tests "
                             "did not run; pass --course DIR if you have it") + ")")
+
+
+def _time_limits(args) -> dict:
+    return {"cell_seconds": args.cell_seconds, "call_seconds": args.call_seconds}
+
+
+def _positive_seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text}")
+    return value
+
+
+def _add_time_limits(p):
+    p.add_argument("--cell-seconds", type=_positive_seconds, default=None,
+                   help="stop a cell after this long (default: nbgrader's Execute.timeout, "
+                        "else 30)")
+    p.add_argument("--call-seconds", type=_positive_seconds, default=None,
+                   help="fail a graded call after this long (default: LrCourse.call_seconds, "
+                        "else 10)")
 
 
 def build_parser():
@@ -167,6 +191,7 @@ def build_parser():
                    help="grade again students already graded (default: resume)")
     p.add_argument("--require-isolation", action="store_true",
                    help="fail instead of grading unisolated when bubblewrap is missing")
+    _add_time_limits(p)
     p.set_defaults(func=_cmd_grade)
     p = course_command("feedback", "generate feedback HTML for graded submissions")
     p.add_argument("--student", default=None)
@@ -186,6 +211,7 @@ def build_parser():
                         "in a parent folder of the notebook)")
     p.add_argument("--require-isolation", action="store_true",
                    help="fail instead of running unisolated when bubblewrap is missing")
+    _add_time_limits(p)
     p.set_defaults(func=_cmd_check)
     return parser
 

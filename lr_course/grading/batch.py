@@ -141,7 +141,7 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
                      force: bool = False, require_isolation: bool = False,
                      limits: Limits | None = None, db_url: str | None = None,
                      progress: bool = True, lock_timeout: float | None = None,
-                     sandbox=None) -> BatchReport:
+                     sandbox=None, time_limits: dict | None = None) -> BatchReport:
     """Grade every submission of ``assignment`` in the nbgrader course at ``course_dir``.
 
     Args:
@@ -157,6 +157,7 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         lock_timeout: seconds to wait for another grader (None: wait as long as needed).
         sandbox: where notebook code runs (default: a :class:`Sandbox` with ``limits``);
             tests pass :class:`~lr_course.grading.inprocess.InProcess` for trusted code.
+        time_limits: ``{"cell_seconds", "call_seconds"}``, over nbgrader_config.py's.
 
     Returns:
         A :class:`BatchReport`.
@@ -186,7 +187,8 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         report = BatchReport(assignment, box.isolated)
         todo, report.missing = _students(course_dir, assignment, students)
         grader = Grader(source, box, secret=secret,
-                        cache=course_dir / ".lr-course" / "references" / assignment)
+                        cache=course_dir / ".lr-course" / "references" / assignment,
+                        time_limits={**settings["time_limits"], **(time_limits or {})})
         jobs = []
         for student in todo:
             path = course_dir / "submitted" / student / assignment / f"{name}.ipynb"

@@ -93,14 +93,28 @@ class Course:
         return text.encode()
 
     def settings(self) -> dict:
-        """course_id and db_url from the course's nbgrader_config.py (nbgrader's defaults)."""
-        out = {"course_id": "default_course", "db_url": f"sqlite:///{self.root / 'gradebook.db'}"}
+        """What the grader takes from the course's nbgrader_config.py (nbgrader's defaults).
+
+        ``course_id`` and ``db_url`` (CourseDirectory), and ``time_limits``: nbgrader's own
+        per-cell ``Execute.timeout`` is the limit of one cell for both engines, and
+        ``LrCourse.call_seconds`` that of one graded call.
+        """
+        out = {"course_id": "default_course", "db_url": f"sqlite:///{self.root / 'gradebook.db'}",
+               "time_limits": {}}
         from traitlets.config.loader import PyFileConfigLoader
         config = PyFileConfigLoader("nbgrader_config.py", str(self.root)).load_config()
         found = config.get("CourseDirectory", {})
         for key in ("course_id", "db_url"):
             if key in found:
                 out[key] = found[key]
+        limits = {"cell_seconds": config.get("Execute", {}).get("timeout"),
+                  "call_seconds": config.get("LrCourse", {}).get("call_seconds")}
+        for key, value in limits.items():
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                    raise GradingError(f"nbgrader_config.py: the {key} limit must be a number of "
+                                       f"seconds > 0, got {value!r}")
+                out["time_limits"][key] = float(value)
         return out
 
 

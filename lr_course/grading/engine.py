@@ -247,11 +247,14 @@ class Grader:
         hidden: run the hidden tests too (False: only what the students' release shows).
         references: precomputed ``{seed: Reference}`` (a checks file's), instead of runs.
         cache: a folder keeping the solution's records between runs (None: no cache).
+        time_limits: ``{"cell_seconds": ..., "call_seconds": ...}`` for the student's run
+            (the runner's defaults when not given): a cell or a graded call past its limit
+            is stopped, and only what depends on it fails.
     """
 
     def __init__(self, source: SourceNotebook, sandbox=None, secret: bytes = b"",
                  purpose: str = "grade", hidden: bool = True, references: dict | None = None,
-                 cache=None):
+                 cache=None, time_limits: dict | None = None):
         self.source = source
         self.assignment = source.assignment
         self.sandbox = sandbox if sandbox is not None else Sandbox()
@@ -262,6 +265,8 @@ class Grader:
         self._references = dict(references or {})
         self._fixed_seed = next(iter(self._references)) if references else None
         self._cache = ReferenceCache(cache, source, hidden) if cache is not None else None
+        self.time_limits = {k: float(v) for k, v in (time_limits or {}).items()
+                            if v is not None}
 
     def seed_for(self, student: str) -> int:
         if self._fixed_seed is not None:
@@ -330,7 +335,8 @@ class Grader:
             check = ref.checks[gid][k][0]
             spans[gid, k] = (len(calls), len(calls) + len(check.calls))
             calls.extend(check.calls)
-        records, cell_errors, runtime, info = run_calls(self.sandbox, sources, calls, path.parent)
+        records, cell_errors, runtime, info = run_calls(self.sandbox, sources, calls, path.parent,
+                                                        self.time_limits)
         flags += [Flag(f.code, f.message, indices[f.cell] if isinstance(f.cell, int)
                        and 0 <= f.cell < len(indices) else None, None) for f in runtime]
         result = SubmissionResult(student, self.assignment, "graded", digest=digest,
@@ -384,7 +390,7 @@ def _test_result(gid, points, parts, outcomes, hidden) -> TestResult:
 
 # -- the student's run ----------------------------------------------------------------------
 
-def run_calls(sandbox, sources: list, calls: list, workdir: Path):
+def run_calls(sandbox, sources: list, calls: list, workdir: Path, time_limits=None):
     """Run cells then calls in ``sandbox``; resume after a call that stopped the run.
 
     Returns ``(records, cell_errors, runtime_flags, info)``: a Record for every call (those
@@ -397,7 +403,8 @@ def run_calls(sandbox, sources: list, calls: list, workdir: Path):
     compute = 0.0
     pending = list(range(len(calls)))
     while True:
-        job = {"cells": sources, "calls": [calls[i].to_data() for i in pending]}
+        job = {"cells": sources, "calls": [calls[i].to_data() for i in pending],
+               "limits": dict(time_limits or {})}
         res = sandbox.run(job, workdir if workdir.is_dir() else None)
         parsed = _parse(res.results, len(pending), len(sources))
         runs.append({"reason": res.reason, "detail": res.detail,
@@ -501,7 +508,8 @@ def _parse(raw: bytes, num_calls: int, num_cells: int) -> dict:
 # -- the same engine for `lr-course check` -----------------------------------------------
 
 def check_notebook(path, assignment: str | None = None, *, course=None,
-                   require_isolation: bool = False, sandbox=None) -> tuple:
+                   require_isolation: bool = False, sandbox=None,
+                   time_limits: dict | None = None) -> tuple:
     """Grade one notebook for its author (``lr-course check``): the batch's engine, no gradebook.
 
     With the course's source notebook at hand (``course``, or a course found in a parent
@@ -540,6 +548,7 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         actual in found_course.assignments() else None
     student = path.stem
     if source is not None:
+        time_limits = {**found_course.settings()["time_limits"], **(time_limits or {})}
         grader_args = dict(secret=found_course.secret(), purpose="check",
                            cache=found_course.root / ".lr-course" / "references" / actual)
         mode = "all tests"
@@ -552,6 +561,7 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
     else:
         raise GradingError(f"cannot check {path.name}: the course at hand has no source of "
                            f"{actual} and no {modes.EXPECTED_SUFFIX} file is beside it")
+    grader_args["time_limits"] = time_limits
     if sandbox is not None:
         return Grader(source, sandbox, **grader_args).grade_file(path, student), mode
     with Sandbox(require_isolation=require_isolation) as box:

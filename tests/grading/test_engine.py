@@ -314,3 +314,38 @@ def test_the_reference_cache_serves_reruns_and_never_a_changed_source(tmp_path):
     Grader(edited, _Counting(), secret=SECRET, cache=tmp_path / "cache").reference(
         first.seed_for("alice"))
     assert _Counting.references == 2                        # a changed source runs again
+
+
+def test_a_hanging_experiment_cell_or_function_fails_only_what_depends_on_it(tmp_path):
+    """Per-cell and per-call limits: a student's endless experiment costs nothing graded, and
+    a hanging optimizer loses only its own tests (not the whole notebook)."""
+    nb = json.loads(SOURCE.read_text())
+    nb["cells"].insert(2, {"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": "while True:\n    pass\n"})
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "adagrad":
+            cell["source"] = ("def adagrad_init(params):\n    return {'sum_sq': 0 * params}\n\n"
+                              "def adagrad_update(params, grads, state, lr=0.01, eps=1e-10):\n"
+                              "    while True:\n        pass\n")
+    path = tmp_path / "ps2_adaptive.ipynb"
+    path.write_text(json.dumps(nb))
+    grader = Grader(load_source(SOURCE), InProcess(), secret=SECRET,
+                    time_limits={"cell_seconds": 1, "call_seconds": 0.5})
+    result = grader.grade_file(path, "hangs")
+    lost = {t.grade_id for t in result.tests if not t.passed}
+    assert lost == {"test_adagrad", "test_adagrad_hidden", "test_inputs_unchanged",
+                    "test_invalid_arguments"}
+    assert any("TimeLimitExceeded" in e for e in result.cell_errors)
+    assert any(f.code == "resource" and "adagrad_update" in f.message for f in result.flags)
+
+
+def test_time_limits_come_from_nbgrader_config_and_nonsense_is_refused(tmp_path):
+    from lr_course.grading.course import Course
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.Execute.timeout = 45\nc.LrCourse.call_seconds = 3\n")
+    assert Course(tmp_path).settings()["time_limits"] == {"cell_seconds": 45.0,
+                                                          "call_seconds": 3.0}
+    (tmp_path / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.LrCourse.call_seconds = -1\n")
+    with pytest.raises(GradingError, match="call_seconds limit must be a number of seconds"):
+        Course(tmp_path).settings()

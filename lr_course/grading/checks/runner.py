@@ -7,7 +7,13 @@ one of two kinds.
 A **student job** runs the student's cells, then the calls the grader chose::
 
     {"cells": ["<python source of code cell 0>", ...],   # already IPython-transformed
-     "calls": [<Call.to_data()>, ...]}
+     "calls": [<Call.to_data()>, ...],
+     "limits": {"cell_seconds": 30, "call_seconds": 10}}  # optional; these are the defaults
+
+A cell that runs past ``cell_seconds`` is stopped and the next one runs; a call that runs
+past ``call_seconds`` fails alone, and later calls of the same function fail at once (it
+would most likely hang again). The parent's wall-time limit stays the last resort, for code
+that never returns to the interpreter.
 
 A **reference job** runs a source notebook: its cells (solutions included), then, for each
 seed, every test cell with the checks recorded against the solution
@@ -37,10 +43,13 @@ Nothing here decides a score: the records go back to the grader, which judges th
 """
 
 import builtins
+import contextlib
 import json
 import os
 import resource
+import signal
 import sys
+import threading
 import time
 
 MAX_ERROR_CHARS = 500
@@ -179,6 +188,39 @@ def main(argv=None):
     return 0
 
 
+CELL_SECONDS = 30.0     # default time limit of one cell
+CALL_SECONDS = 10.0     # default time limit of one graded call
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised into a cell or a call that ran past its time limit (a BaseException, so that
+    ``except Exception`` in the student's code does not swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    """Stop what runs inside after ``seconds`` (SIGALRM; only in a process's main thread)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise TimeLimitExceeded(f"stopped after {seconds:g} s (the time limit)")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
+
+
+def _limit(limits, key, default):
+    value = limits.get(key, default) if type(limits) is dict else default
+    return float(value) if type(value) in (int, float) and value > 0 else default
+
+
 def run_job(job, watch, emit, perf=time.perf_counter):
     """Run a student or reference ``job`` (see the module doc); ``emit`` every line.
 
@@ -190,7 +232,7 @@ def run_job(job, watch, emit, perf=time.perf_counter):
     module's globals cannot change what it does.
     """
     from lr_course.grading.checks import declare
-    from lr_course.grading.checks.calls import Call, execute
+    from lr_course.grading.checks.calls import Call, Record, execute
     from lr_course.grading.checks.modes import Ignore, Recorder
     # Bound before any cell runs: a cell that replaces RuntimeWatch's methods later cannot
     # switch the watch off.
@@ -202,17 +244,32 @@ def run_job(job, watch, emit, perf=time.perf_counter):
     calls = [Call.from_data(c) for c in job.get("calls", [])]
     tests = list(job.get("tests", []))
     seeds = list(job.get("seeds", []))
+    limits = job.get("limits", {})
+    cell_seconds = _limit(limits, "cell_seconds", CELL_SECONDS)
+    call_seconds = _limit(limits, "call_seconds", CALL_SECONDS)
     # A check a notebook cell declares outside a test cell counts for nothing.
     declare.set_mode(Ignore())
     for i, source in enumerate(job.get("cells", [])):
-        emit(_run_cell(source, f"<cell {i}>", namespace, perf, {"cell": i}))
+        emit(_run_cell(source, f"<cell {i}>", namespace, perf, {"cell": i}, cell_seconds))
+    timed_out = set()
     for k, call in enumerate(calls):
         found = check_watch()
         if found:
             emit({"flags": found})
         restore_watch()
         emit({"start": k})
-        record = execute(call, namespace)
+        if call.function in timed_out:
+            record = Record(ok=False, error=f"TimeLimitExceeded: not run: {call.function} ran "
+                            "past its time limit in an earlier call",
+                            error_type="TimeLimitExceeded",
+                            error_bases=("TimeLimitExceeded", "BaseException"))
+        else:
+            with _time_limit(call_seconds):
+                record = execute(call, namespace)
+            if record.error_type == "TimeLimitExceeded":
+                timed_out.add(call.function)
+                emit({"flags": [{"code": "resource", "message": f"{call.function} ran past "
+                                 f"the {call_seconds:g} s limit of a graded call"}]})
         emit({"record": k, "data": record.to_data()})
     for s, seed in enumerate(seeds):
         emit({"seed": s})
@@ -223,7 +280,7 @@ def run_job(job, watch, emit, perf=time.perf_counter):
             # A fresh view of the solution's namespace, so one test cell cannot leave
             # state (an rng, a variable) to the next or to the next seed.
             entry = _run_cell(source, f"<test {grade_id}>", dict(namespace), perf,
-                              {"test": grade_id})
+                              {"test": grade_id}, 0)
             entry.pop("seconds", None)
             emit(entry)
     found = check_watch()
@@ -232,11 +289,12 @@ def run_job(job, watch, emit, perf=time.perf_counter):
     emit({"end": True})
 
 
-def _run_cell(source, name, namespace, perf, entry):
+def _run_cell(source, name, namespace, perf, entry, seconds):
     start = perf()
     entry.update(ok=True, error="")
     try:
-        exec(compile(source, name, "exec"), namespace)
+        with _time_limit(seconds):
+            exec(compile(source, name, "exec"), namespace)
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
         entry["ok"] = False
         entry["error"] = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
