@@ -164,7 +164,12 @@ def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: b
     for line in res.results.split(b"\n"):
         if not line.strip():
             continue
-        entry = json.loads(line)
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            raise GradingError(f"{where} wrote an unreadable line to the grader") from None
+        if type(entry) is not dict:
+            raise GradingError(f"{where} wrote an unreadable line to the grader")
         if "cell" in entry and not entry.get("ok", True):
             raise GradingError(f"{where}: code cell {entry['cell']} raised {entry['error']}")
         if "seed" in entry:
@@ -185,7 +190,11 @@ def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: b
 def _reference(source: SourceNotebook, entries: list, hidden: bool) -> Reference:
     """A seed's Reference from its entries; a test cell that declares no check is an error."""
     grade_ids = list(source.tests)
-    ref = Reference.from_entries(entries, grade_ids)
+    try:
+        ref = Reference.from_entries(entries, grade_ids)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GradingError(f"the source notebook {source.path.name} recorded an unreadable check "
+                           f"({type(exc).__name__}: {str(exc)[:200]})") from None
     empty = [g for g in grade_ids if not ref.checks[g] and (hidden or not source.is_hidden(g))]
     if empty:
         raise GradingError(f"the source notebook {source.path.name}: test cell {empty[0]} "
