@@ -30,20 +30,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from lr_course.grading import course as course_mod
-from lr_course.grading.checks.calls import MAX_ERROR_CHARS, Call, Record
+from lr_course.grading.checks.calls import MAX_ERROR_CHARS, Record
 from lr_course.grading.checks.codec import CodecError
 from lr_course.grading.checks.compare import judge
-from lr_course.grading.checks.check import Check
 from lr_course.grading.flags import Flag, scan_cells
+from lr_course.grading.reference import (SEEDS_PER_REFERENCE, Reference, ReferenceCache,
+                                         _reference, reference_entries, run_reference)
 from lr_course.grading.sandbox import Sandbox
 from lr_course.grading.submission import (GradingError, SourceNotebook, SubmissionError,
                                           read_notebook, student_cells, transform_magics)
 
 __all__ = ["Grader", "Reference", "SubmissionResult", "TestResult", "CheckResult",
-           "run_calls", "run_reference", "MAX_RUNS"]
+           "run_calls", "run_reference", "reference_entries", "check_notebook", "MAX_RUNS"]
 
 MAX_RUNS = 3            # sandbox runs per submission: the first, and resumptions after a stuck call
-SEEDS_PER_REFERENCE = 64  # seeds one reference run records (a batch needs ceil(n / 64) runs)
 
 
 @dataclass
@@ -117,126 +117,6 @@ def _digest(path: Path) -> str:
         return "directory" if path.is_dir() else "absent"
     except OSError as exc:
         return f"unreadable: {type(exc).__name__}"
-
-
-# -- the reference ------------------------------------------------------------------------
-
-@dataclass
-class Reference:
-    """What the solution recorded for one seed: each test cell's parts and checks."""
-
-    parts: dict = field(default_factory=dict)     # grade_id -> [(what, points)]
-    checks: dict = field(default_factory=dict)    # grade_id -> [(Check, [Record])]
-
-    @classmethod
-    def from_entries(cls, entries: list, grade_ids) -> "Reference":
-        """Build from a Recorder's entries (a reference run, or a checks file)."""
-        ref = cls({g: [] for g in grade_ids}, {g: [] for g in grade_ids})
-        for entry in entries:
-            if "part" in entry:
-                part = entry["part"]
-                if part["cell"] in ref.parts:
-                    ref.parts[part["cell"]].append((str(part["what"]), float(part["points"])))
-            elif "check" in entry:
-                item = entry["check"]
-                if item["cell"] in ref.checks:
-                    check = Check.from_data(item["check"])
-                    records = [Record.from_data(r) for r in item["records"]]
-                    ref.checks[item["cell"]].append((check, records))
-        return ref
-
-
-def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool) -> dict:
-    """Run the source notebook once and return what its test cells recorded, per seed.
-
-    Returns ``{seed: [entry, ...]}`` (the recorder's ``part`` and ``check`` entries, plain
-    data: what a checks file and the reference cache store). The source notebook is the
-    instructor's: a cell or a test cell that fails is a GradingError that names it.
-    """
-    tests = source.test_cells(hidden=hidden)
-    job = {"cells": source.code_cells(), "tests": tests, "seeds": [int(s) for s in seeds]}
-    res = sandbox.run(job, source.path.parent)
-    where = f"the source notebook {source.path.name}"
-    if res.reason != "ok":
-        raise GradingError(f"{where} did not run to the end in the sandbox: {res.detail}")
-    per_seed: list = []
-    ended = False
-    for line in res.results.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            raise GradingError(f"{where} wrote an unreadable line to the grader") from None
-        if type(entry) is not dict:
-            raise GradingError(f"{where} wrote an unreadable line to the grader")
-        if "cell" in entry and not entry.get("ok", True):
-            raise GradingError(f"{where}: code cell {entry['cell']} raised {entry['error']}")
-        if "seed" in entry:
-            per_seed.append([])
-        elif "test" in entry:
-            if not entry["ok"]:
-                raise GradingError(f"{where}: test cell {entry['test']} raised {entry['error']}")
-        elif "part" in entry or "check" in entry:
-            if per_seed:
-                per_seed[-1].append(entry)
-        elif entry.get("end"):
-            ended = True
-    if not ended or len(per_seed) != len(seeds):
-        raise GradingError(f"{where} stopped before recording every seed")
-    return {int(seed): entries for seed, entries in zip(seeds, per_seed)}
-
-
-def _reference(source: SourceNotebook, entries: list, hidden: bool) -> Reference:
-    """A seed's Reference from its entries; a test cell that declares no check is an error."""
-    grade_ids = list(source.tests)
-    try:
-        ref = Reference.from_entries(entries, grade_ids)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise GradingError(f"the source notebook {source.path.name} recorded an unreadable check "
-                           f"({type(exc).__name__}: {str(exc)[:200]})") from None
-    empty = [g for g in grade_ids if not ref.checks[g] and (hidden or not source.is_hidden(g))]
-    if empty:
-        raise GradingError(f"the source notebook {source.path.name}: test cell {empty[0]} "
-                           "declares no check (test cells use lr_course.grading.checks, e.g. "
-                           "ck.same(f, ...))")
-    return ref
-
-
-def run_reference(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool = True) -> dict:
-    """``{seed: Reference}``: the source notebook's checks, recorded for each seed in one run."""
-    return {seed: _reference(source, entries, hidden) for seed, entries in
-            reference_entries(sandbox, source, seeds, hidden=hidden).items()}
-
-
-class ReferenceCache:
-    """The solution's records per seed, kept on disk between runs (``lr-course check`` twice,
-    a ``--force`` regrade). A file is named by the digest of the source notebook, the seed
-    and whether hidden tests ran, so an edited source is never served stale records."""
-
-    def __init__(self, folder, source: SourceNotebook, hidden: bool):
-        self.folder = Path(folder)
-        h = hashlib.sha256(source.path.read_bytes())
-        h.update(f"|hidden={hidden}|format=1".encode())
-        self.key = h.hexdigest()[:24]
-
-    def _path(self, seed: int) -> Path:
-        return self.folder / f"{self.key}-{seed:016x}.json"
-
-    def get(self, seed: int):
-        try:
-            return json.loads(self._path(seed).read_text())
-        except (OSError, ValueError):
-            return None
-
-    def put(self, seed: int, entries: list) -> None:
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self._path(seed).with_suffix(".tmp")
-            tmp.write_text(json.dumps(entries))
-            tmp.replace(self._path(seed))
-        except OSError:
-            pass     # a cache that cannot be written only costs time
 
 
 # -- one submission -----------------------------------------------------------------------

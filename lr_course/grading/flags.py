@@ -23,7 +23,6 @@ Two detectors, because each misses what the other sees:
 from __future__ import annotations
 
 import ast
-import sys
 from dataclasses import asdict, dataclass
 
 __all__ = ["Flag", "scan_source", "scan_cells", "CODES"]

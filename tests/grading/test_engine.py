@@ -17,7 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
 from course_fixture import require_bwrap, add_cell, course_copy, solution_notebook, submit  # noqa: E402
-from lr_course.grading.batch import CourseError, grade_assignment, marker_path  # noqa: E402
+from lr_course.grading.batch import grade_assignment, marker_path  # noqa: E402
 from lr_course.grading.engine import Grader, check_notebook, run_reference  # noqa: E402
 from lr_course.grading.inprocess import InProcess  # noqa: E402
 from lr_course.grading.submission import GradingError  # noqa: E402

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass, field
 
 import numpy as np
 
