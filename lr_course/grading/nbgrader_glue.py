@@ -230,11 +230,53 @@ def feedback(course, assignment, student=None):
     return course / "feedback"
 
 
+EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name",
+                  "first_name", "email", "raw_score", "late_submission_penalty", "score",
+                  "max_score")
+
+
+def export_rows(gb) -> list:
+    """The rows of nbgrader's CSV export (its columns, one row per assignment and student)."""
+    from nbgrader.api import MissingEntry
+    rows = []
+    for assignment in gb.assignments:
+        for student in gb.students:
+            row = {"assignment": assignment.name, "duedate": assignment.duedate,
+                   "student_id": student.id, "last_name": student.last_name,
+                   "first_name": student.first_name, "email": student.email,
+                   "max_score": assignment.max_score}
+            try:
+                sub = gb.find_submission(assignment.name, student.id)
+            except MissingEntry:
+                row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+            else:
+                penalty = sub.late_submission_penalty
+                row.update(timestamp=sub.timestamp, raw_score=sub.score,
+                           late_submission_penalty=penalty,
+                           score=max(0.0, sub.score - (penalty or 0.0)))
+            rows.append([row[key] for key in EXPORT_COLUMNS])
+    return rows
+
+
 def export(course, to="grades.csv"):
-    """nbgrader's CSV export of the whole gradebook."""
-    from nbgrader.plugins import CsvExportPlugin
+    """The CSV export of the whole gradebook (nbgrader's columns), safe for a spreadsheet.
+
+    nbgrader's own exporter joins fields with commas unquoted, so a comma or a newline in a
+    student's name shifts or splits a row, and a leading ``=`` is a formula. Here every
+    cell goes through :func:`~lr_course.grading.escape.csv_cell` (no formula, no control
+    character) and :mod:`csv` quotes it.
+    """
+    import csv
+
+    from lr_course.grading.escape import csv_cell
     course = find_course(course)
     to = Path(to) if Path(to).is_absolute() else course / to
     with gradebook(course) as gb:
-        CsvExportPlugin(to=str(to)).export(gb)
+        rows = export_rows(gb)
+    tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows([csv_cell("" if v is None else v) for v in row] for row in rows)
+    os.replace(tmp, to)
     return to
