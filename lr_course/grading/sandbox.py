@@ -46,8 +46,10 @@ maps the sandbox's uid back to root. So as root, bwrap runs privileged without a
 namespace and the runner switches to the unprivileged uid itself (bwrap keeps only
 CAP_SETUID/CAP_SETGID for that, and the switch drops them); as an ordinary user, bwrap
 makes a user namespace (``--unshare-user --uid 65534``) and no privilege is involved.
-As root without a cgroup, ``RLIMIT_NPROC`` counts the processes of uid 65534 across the
-sandboxes running at once; inside a user namespace it counts each sandbox's own.
+``RLIMIT_NPROC`` counts the processes of a uid, not of a sandbox: so that sandboxes
+running at once (two workers, or two graders on one machine) do not share one count, as
+root without a cgroup each run drops to a uid of its own, drawn from an unallocated range
+(:data:`RUN_UIDS`); inside a user namespace each sandbox's count is its own anyway.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ import importlib.util
 import json
 import os
 import py_compile
+import secrets
 import selectors
 import shutil
 import signal
@@ -77,6 +80,9 @@ __all__ = ["Limits", "SandboxResult", "Sandbox", "IsolationError", "bwrap_path",
 REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed")
 
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
+# uids for the runs of a root grader without a cgroup: far above any account or the
+# subordinate ranges of containers, one drawn per run
+RUN_UIDS = range(0x50000000, 0x50000000 + (1 << 24))
 _PKG_DIR = Path(__file__).resolve().parent.parent   # lr_course/
 # Course modules a student's code (and spec's "train" kind) may import inside.
 COURSE_MODULES = ("problems.py", "surfaces.py", "_points.py", "models.py", "data")
@@ -154,6 +160,8 @@ def _fd_holding(data: bytes) -> int:
 
 def _package_paths(names) -> list[Path]:
     """Files/dirs to expose for top-level packages ``names`` (missing ones are skipped)."""
+    import importlib.metadata
+    dists = importlib.metadata.packages_distributions()
     paths = []
     for name in names:
         spec = importlib.util.find_spec(name)
@@ -163,10 +171,13 @@ def _package_paths(names) -> list[Path]:
             paths.extend(Path(p) for p in spec.submodule_search_locations)
         elif spec.origin:
             paths.append(Path(spec.origin))
-        if name == "numpy":  # manylinux wheels keep their shared libraries beside
-            libs = Path(spec.submodule_search_locations[0]).parent / "numpy.libs"
-            if libs.is_dir():
-                paths.append(libs)
+        # manylinux wheels keep their shared libraries beside, in <distribution>.libs
+        where = Path(spec.submodule_search_locations[0] if spec.submodule_search_locations
+                     else spec.origin).parent
+        for dist in {name, *dists.get(name, ())}:
+            for libs in {f"{dist}.libs", f"{dist.lower().replace('-', '_')}.libs"}:
+                if (where / libs).is_dir():
+                    paths.append(where / libs)
     # a namespace package may have several locations; keep each once
     return list(dict.fromkeys(p.resolve() for p in paths))
 
@@ -345,11 +356,36 @@ class Sandbox:
                 found.append(real)
         return found
 
+    def _layout(self) -> dict:
+        """The host paths bound into every sandbox, looked up once per :class:`Sandbox`."""
+        if getattr(self, "_layout_cache", None) is None:
+            libraries = []
+            for path in self._library_dirs():
+                with os.scandir(path) as entries:
+                    hidden = [e.path for e in entries if e.name.startswith("python")
+                              and e.is_dir(follow_symlinks=False)]
+                libraries.append((path, hidden))
+            stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+            self._layout_cache = {
+                "libraries": libraries,
+                "etc": [f"/etc/{n}" for n in _ETC_FILES if os.path.exists(f"/etc/{n}")],
+                "runtime": self._runtime_paths(),
+                "hidden": [os.path.join(stdlib, n) for n in ("site-packages", "dist-packages")
+                           if os.path.isdir(os.path.join(stdlib, n))]}
+        return self._layout_cache
+
+    def run_uid(self) -> int:
+        """The uid a run drops to: :attr:`uid`, or as root without a cgroup, one of its own."""
+        if self.is_root and self.isolated and self.cgroup_parent is None:
+            return RUN_UIDS[secrets.randbelow(len(RUN_UIDS))]
+        return self.uid
+
     def command(self, submission_dir: str | os.PathLike | None = None,
-                seccomp_fd: int | None = None) -> tuple[list, str]:
+                seccomp_fd: int | None = None, uid: int | None = None) -> tuple[list, str]:
         """The argv that runs the runner, and the working directory (host side).
 
-        ``seccomp_fd`` is a file descriptor holding the filter (:meth:`run` makes it).
+        ``seccomp_fd`` is a file descriptor holding the filter (:meth:`run` makes it);
+        ``uid`` the one the runner drops to as root (default :attr:`uid`).
         """
         python = [self.python, "-I", "-S", "-B"]
         if not self.isolated:
@@ -389,22 +425,15 @@ class Sandbox:
             if path.is_symlink():
                 cmd += ["--symlink", os.readlink(path), f"/{name}"]
                 made.add(f"/{name}")
-        for path in self._library_dirs():
+        layout = self._layout()
+        for path, hidden in layout["libraries"]:
             bind(path)
-            with os.scandir(path) as entries:   # e.g. /usr/lib64/python3.11 on Fedora
-                hidden = [e.path for e in entries if e.name.startswith("python")
-                          and e.is_dir(follow_symlinks=False)]
-            for folder in hidden:
+            for folder in hidden:   # e.g. /usr/lib64/python3.11 on Fedora
                 cmd += ["--tmpfs", folder]
-        for name in _ETC_FILES:
-            if os.path.exists(f"/etc/{name}"):
-                bind(f"/etc/{name}")
-        for path in self._runtime_paths():
+        for path in layout["etc"] + layout["runtime"]:
             bind(path)
-        stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
-        for name in ("site-packages", "dist-packages"):   # could hold anything: hide
-            if os.path.isdir(os.path.join(stdlib, name)):
-                cmd += ["--tmpfs", os.path.join(stdlib, name)]
+        for folder in layout["hidden"]:   # the stdlib's site-packages could hold anything
+            cmd += ["--tmpfs", folder]
         lim = self.limits
         cmd += ["--proc", "/proc", "--dev", "/dev",
                 "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", "/tmp",
@@ -426,7 +455,7 @@ class Sandbox:
         cmd += ["--setenv", "HOME", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/"]
         runner = self._runner_args(root, site_paths)
         if self.is_root:
-            runner += ["--uid", str(self.uid)]
+            runner += ["--uid", str(self.uid if uid is None else uid)]
         return cmd + ["--"] + python + runner, str(self._tree)
 
     def _env(self) -> dict:
@@ -449,7 +478,7 @@ class Sandbox:
         try:
             if self.isolated and self.seccomp is not None:
                 fds.append(_fd_holding(self.seccomp))
-            cmd, cwd = self.command(submission_dir, fds[0] if fds else None)
+            cmd, cwd = self.command(submission_dir, fds[0] if fds else None, self.run_uid())
             if self.isolated:   # options by fd: /proc/1/cmdline shows no host path
                 split = cmd.index("--")
                 fds.append(_fd_holding(b"".join(a.encode() + b"\0" for a in cmd[1:split])))

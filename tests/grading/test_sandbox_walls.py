@@ -310,3 +310,52 @@ def test_cgroup_detection_reads_the_hierarchy(tmp_path, monkeypatch):
 def test_walls_say_which_protection_holds(box):
     assert set(box.walls) == {"seccomp", "cgroup"}
     assert box.walls["cgroup"].startswith(("on", "off ("))
+
+
+def test_an_honest_plotting_cell_still_runs(box):
+    # matplotlib and Pillow load their wheels' own shared libraries (<dist>.libs)
+    found = attack(box, """
+import matplotlib.pyplot as plt, numpy as np, PIL.Image
+fig, ax = plt.subplots()
+ax.plot(np.arange(5.0))
+fig.savefig("/tmp/plot.png")
+print(json.dumps({"size": list(PIL.Image.open("/tmp/plot.png").size)}))
+""")
+    assert found["size"][0] > 100
+
+
+def test_one_runs_fork_bomb_does_not_starve_another():
+    # Each run counts its own processes (a uid of its own as root, a user namespace else).
+    import threading
+    marker = str((765432 + os.getpid()) << 12)   # marks the bomb's processes on the host
+    bomb = Limits(wall_seconds=40, memory_bytes=int(marker), max_processes=16)
+    with Sandbox(limits=bomb) as a, Sandbox(limits=LIMITS) as b:
+        held = threading.Thread(target=a.run, args=({"cells": [
+            "import os, time\ntry:\n    for _ in range(1000):\n        if os.fork() == 0:\n"
+            "            time.sleep(8); os._exit(0)\nexcept OSError:\n    pass\ntime.sleep(8)\n"],
+            "calls": []},))
+        held.start()
+        try:
+            for _ in range(200):
+                out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
+                                     text=True).stdout
+                if sum(marker in line for line in out.splitlines()) >= bomb.max_processes - 1:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the fork bomb never filled its process limit")
+            found = attack(b, """
+import os
+pids = []
+for _ in range(8):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+print(json.dumps({"forked": len(pids)}))
+""")
+        finally:
+            held.join()
+    assert found == {"forked": 8}
