@@ -476,6 +476,13 @@ class Sandbox:
         lim = self.limits
         fds, group = [], None
         try:
+            if self.isolated and self.cgroup_parent is not None:
+                try:
+                    group = cgroup.RunCgroup(self.cgroup_parent, lim.memory_bytes,
+                                             lim.max_processes)
+                except OSError as exc:   # the delegation went away: rlimits from now on
+                    self.walls["cgroup"] = f"off (could not make one: {exc.strerror})"
+                    self.cgroup_parent = None
             if self.isolated and self.seccomp is not None:
                 fds.append(_fd_holding(self.seccomp))
             cmd, cwd = self.command(submission_dir, fds[0] if fds else None, self.run_uid())
@@ -483,9 +490,7 @@ class Sandbox:
                 split = cmd.index("--")
                 fds.append(_fd_holding(b"".join(a.encode() + b"\0" for a in cmd[1:split])))
                 cmd = [cmd[0], "--args", str(fds[-1])] + cmd[split:]
-            if self.isolated and self.cgroup_parent is not None:
-                group = cgroup.RunCgroup(self.cgroup_parent, lim.memory_bytes,
-                                         lim.max_processes)
+            if group is not None:
                 # the shell joins the cgroup, then becomes bwrap: nothing runs outside it
                 cmd = ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', group.procs] + cmd
             return self._run(cmd, cwd, data, fds, group)

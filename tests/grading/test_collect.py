@@ -79,8 +79,7 @@ def test_exchange_collects_an_honest_student(course, tmp_path, monkeypatch):
     submit(inbound, "ann", stamp=LATER, data=released(tmp_path) + b"\n")
     result = glue.collect(course, ASSIGNMENT)
     assert result["collected"] == ["ann"] and result["refused"] == []
-    assert submitted_text(course, "ann").endswith(b"\n\n") or \
-        submitted_text(course, "ann") == released(tmp_path) + b"\n"   # the latest one
+    assert submitted_text(course, "ann") == released(tmp_path) + b"\n"   # the latest one
     stamp = (course / "submitted" / "ann" / ASSIGNMENT / "timestamp.txt").read_text()
     assert stamp == LATER
 
@@ -145,7 +144,8 @@ def test_student_ids_with_control_characters_are_refused(course, tmp_path, monke
     result = glue.collect(course, ASSIGNMENT)
     assert result["collected"] == []
     assert result["refused"][0]["student"] == ""
-    assert not any((course / "submitted").iterdir()) if (course / "submitted").exists() else True
+    submitted = course / "submitted"
+    assert not submitted.exists() or not any(submitted.iterdir())
 
 
 def lms_folder(tmp_path):
@@ -220,10 +220,9 @@ def test_a_zip_member_that_lies_about_its_size_is_refused(course, tmp_path):
     with zipfile.ZipFile(archive) as zf:
         info = zf.getinfo("mal/hw.ipynb")
     struct.pack_into("<I", raw, info.header_offset + 22, 100)
-    central = raw.rfind(b"PK\x01\x02" + raw[raw.find(b"PK\x01\x02") + 4:][:0])
     cd = raw.find(b"PK\x01\x02", raw.find(b"PK\x01\x02") + 4)   # the second entry: mal's
+    assert cd > 0
     struct.pack_into("<I", raw, cd + 24, 100)
-    assert central >= 0
     archive.write_bytes(bytes(raw))
     result = glue.collect(course, ASSIGNMENT, archive)
     assert result["collected"] == ["ann"]

@@ -359,3 +359,11 @@ print(json.dumps({"forked": len(pids)}))
         finally:
             held.join()
     assert found == {"forked": 8}
+
+
+def test_a_cgroup_that_cannot_be_made_falls_back_to_rlimits(tmp_path):
+    with Sandbox(limits=LIMITS) as box:
+        box.cgroup_parent = tmp_path / "gone"    # a delegation that went away
+        result = box.run({"cells": ["x = 1"], "calls": []})
+        assert result.reason == "ok"
+        assert box.cgroup_parent is None and box.walls["cgroup"].startswith("off (could not")
