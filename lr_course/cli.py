@@ -35,6 +35,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _progress(done, total, student):
+    from lr_course.grading.escape import terminal
+    student = terminal(student, limit=20)
     width = 30
     filled = int(width * done / total)
     end = "\n" if done == total else ""
@@ -64,10 +66,13 @@ def _cmd_release(args):
 
 def _cmd_collect(args):
     from lr_course.grading import nbgrader_glue as glue
+    from lr_course.grading.escape import terminal
     result = glue.collect(args.course, args.assignment, args.source)
     print(f"collected {len(result['collected'])} submission(s) of {args.assignment}")
-    for student, reason in result["skipped"].items():
-        print(f"skipped {student}: {reason}", file=sys.stderr)
+    for r in result["refused"]:
+        who = terminal(r["student"]) or "(no valid student id)"
+        print(f"refused {who} ({terminal(r['where'], 200)}): {terminal(r['reason'], 500)}",
+              file=sys.stderr)
 
 
 def _cmd_grade(args):
@@ -88,10 +93,11 @@ def _cmd_grade(args):
         print(f"lr-course: error: no submissions of {args.assignment} under "
               f"{course / 'submitted'} (collect them first: lr-course collect)", file=sys.stderr)
         return EXIT_USAGE
+    from lr_course.grading.escape import terminal
     for student in sorted(report.results):
         r = report.results[student]
-        why = f" (not graded: {r.reason})" if r.status != "graded" else ""
-        print(f"{student}: {r.score:g}/{r.max_score:g}{why}")
+        why = f" (not graded: {terminal(r.reason, 500)})" if r.status != "graded" else ""
+        print(f"{terminal(student)}: {r.score:g}/{r.max_score:g}{why}")
     print(report.summary())
 
 
@@ -111,7 +117,7 @@ def _cmd_report(args):
     course = glue.find_course(args.course)
     glue._check_assignment(course, args.assignment)
     png, page = write_report(course, args.assignment, glue.test_scores(course, args.assignment),
-                             args.out)
+                             args.out, refusals=glue.refusals(course, args.assignment))
     print(f"report: {page} ({png.name})")
 
 
@@ -217,7 +223,8 @@ def build_parser():
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"lr-course: warning: {message}", file=sys.stderr)
+    from lr_course.grading.escape import terminal
+    print(f"lr-course: warning: {terminal(message)}", file=sys.stderr)
 
 
 def main(argv=None):
@@ -230,8 +237,9 @@ def main(argv=None):
         warnings.showwarning = _show_warning
         try:
             code = args.func(args)
-        except GradingError as exc:
-            print(f"lr-course: error: {exc}", file=sys.stderr)
+        except GradingError as exc:   # may quote a student's file or folder name
+            from lr_course.grading.escape import terminal
+            print(f"lr-course: error: {terminal(exc)}", file=sys.stderr)
             return EXIT_USAGE
     return code or 0
 

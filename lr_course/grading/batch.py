@@ -33,8 +33,10 @@ from pathlib import Path
 
 from lr_course.grading.course import Course
 from lr_course.grading.engine import Grader, SubmissionResult
+from lr_course.grading.escape import terminal
 from lr_course.grading.feedback import to_html, to_markdown
 from lr_course.grading.sandbox import Limits, Sandbox
+from lr_course.grading.sanitize import sanitize_notebook
 from lr_course.grading.submission import GradingError, SubmissionError, read_notebook
 
 __all__ = ["grade_assignment", "BatchReport", "CourseError", "marker_path", "LOCK",
@@ -72,12 +74,16 @@ class BatchReport:
                  f"{len(self.resumed)}, unreadable {len(self.invalid)}, missing "
                  f"{len(self.missing)} in {self.seconds:.1f} s"
                  + ("" if self.isolated else "  [NOT ISOLATED: bubblewrap missing]")]
+        # student ids and flag messages are the student's: no control character reaches
+        # the instructor's terminal (lr_course.grading.escape)
         for student in self.invalid:
-            lines.append(f"  unreadable: {student}: {self.results[student].reason}")
+            lines.append(f"  unreadable: {terminal(student)}: "
+                         f"{terminal(self.results[student].reason, 500)}")
         for student in self.missing:
-            lines.append(f"  missing: {student}")
+            lines.append(f"  missing: {terminal(student)}")
         for student, messages in sorted(self.flagged.items()):
-            lines.append(f"  FLAGGED {student}: " + "; ".join(messages[:6])
+            lines.append(f"  FLAGGED {terminal(student)}: "
+                         + "; ".join(terminal(m, 300) for m in messages[:6])
                          + (" ..." if len(messages) > 6 else ""))
         return "\n".join(lines)
 
@@ -365,7 +371,7 @@ class _Writer:
             if gid not in placed:
                 cells.append(_test_cell(source_cells[gid], tests.get(gid)))
         nb["cells"] = cells
-        return nb
+        return sanitize_notebook(nb)   # formgrader shows it in the instructor's browser
 
 
 def _test_cell(src_cell, test) -> dict:

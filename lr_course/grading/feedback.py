@@ -10,7 +10,7 @@ flags and whether the code ran isolated, since there the student is also the one
 
 from __future__ import annotations
 
-import html
+from lr_course.grading.escape import html_text, markdown_text, terminal
 
 __all__ = ["to_markdown", "to_html", "format_report", "check_summary"]
 
@@ -74,36 +74,38 @@ def format_report(result, notebook) -> str:
             hint: halve once per drop, not twice
     score: 0/2
     """
-    lines = [f"{notebook}: {result.assignment}"]
+    t_ = terminal   # everything but our own fixed words may hold the student's text
+    lines = [f"{t_(notebook)}: {t_(result.assignment)}"]
     if result.status != "graded":
-        lines.append(f"  not graded: {result.reason}")
+        lines.append(f"  not graded: {t_(result.reason)}")
     for t in result.tests:
         tag = " (hidden)" if t.hidden else ""
-        lines.append(f"  {'PASS' if t.passed else 'FAIL'} {t.grade_id}{tag}: "
+        lines.append(f"  {'PASS' if t.passed else 'FAIL'} {t_(t.grade_id)}{tag}: "
                      f"{t.score:g}/{t.points:g}")
         for c in t.checks:
             if not c.passed:
-                lines.append(f"      - {c.description}: {c.message}")
+                lines.append(f"      - {t_(c.description)}: {t_(c.message)}")
                 if c.hint:
-                    lines.append(f"        hint: {c.hint}")
+                    lines.append(f"        hint: {t_(c.hint)}")
             for w in c.warnings:
-                lines.append(f"        note: numpy warned '{w}' (not penalised)")
-    lines += [f"  note: {n}" for n in result.notes]
-    lines += [f"  error in your {e}" for e in result.cell_errors]
+                lines.append(f"        note: numpy warned '{t_(w)}' (not penalised)")
+    lines += [f"  note: {t_(n)}" for n in result.notes]
+    lines += [f"  error in your {t_(e)}" for e in result.cell_errors]
     for f in result.flags:
-        where = "" if f.cell is None else f" in code cell {f.cell}" + \
-            ("" if f.line is None else f", line {f.line}")
-        lines.append(f"  flagged{where}: {f.message} ({f.code})")
+        where = "" if f.cell is None else f" in code cell {t_(f.cell)}" + \
+            ("" if f.line is None else f", line {t_(f.line)}")
+        lines.append(f"  flagged{where}: {t_(f.message)} ({t_(f.code)})")
     if _run_note(result):
-        lines.append(f"  note: {_run_note(result)}")
+        lines.append(f"  note: {t_(_run_note(result))}")
     lines.append(f"score: {result.score:g}/{result.max_score:g}")
     return "\n".join(lines)
 
 
 def to_markdown(result) -> str:
-    """Markdown, for the feedback folder."""
+    """Markdown, for the feedback folder; every line's text escaped (it may be the student's)."""
     out = []
-    for kind, text in _lines(result):
+    for kind, raw in _lines(result):
+        text = markdown_text(raw)   # shown as written: no link, image, tag or heading
         if kind == "title":
             out += [f"# {text}", ""]
         elif kind == "test":
@@ -118,10 +120,10 @@ def to_markdown(result) -> str:
 
 
 def to_html(result) -> str:
-    """A self-contained HTML page (no scripts), for the feedback folder."""
+    """A self-contained HTML page (no scripts; all text escaped), for the feedback folder."""
     body = []
     for kind, text in _lines(result):
-        t = html.escape(text)
+        t = html_text(text)
         if kind == "title":
             body.append(f"<h1>{t}</h1>")
         elif kind == "test":

@@ -16,14 +16,12 @@ own checks is refused with the reason.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
 from lr_course.grading.course import Course, find_course as _find_course
-from lr_course.grading.submission import GradingError, identify, read_notebook
+from lr_course.grading.submission import GradingError
 
 
 def find_course(course=None) -> Path:
@@ -114,72 +112,54 @@ def submitted_students(course, assignment) -> list:
         if base.is_dir() else []
 
 
+def exchange_inbound(course) -> Path:
+    """The exchange's inbound folder of the course (``Exchange.root``/course_id/inbound)."""
+    from nbgrader.exchange.default.exchange import Exchange
+    from traitlets.config.loader import PyFileConfigLoader
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    root = config.get("Exchange", {}).get("root") or Exchange.root.default_value
+    course_id = config.get("CourseDirectory", {}).get("course_id") or ""
+    if not course_id:
+        raise GradingError("nbgrader_config.py sets no CourseDirectory.course_id: the "
+                           "exchange cannot be found")
+    return Path(root) / course_id / "inbound"
+
+
 def collect(course, assignment, source=None) -> dict:
-    """Bring submissions into ``submitted/<student>/<assignment>/``.
+    """Bring submissions into ``submitted/<student>/<assignment>/``, trusting none of them.
 
     ``source`` is a zip file or a folder laid out as ``<student>/<assignment>/*.ipynb`` or
     ``<student>/*.ipynb`` (one folder per student, as LMS exports usually are); None
-    collects from nbgrader's exchange. Returns ``{"collected": [...], "skipped": {...}}``:
-    a notebook that is not JSON or belongs to another assignment is skipped with a reason.
+    collects from nbgrader's exchange (each student's latest submission). No symbolic link
+    is followed, an exchange folder must be its student's own, and sizes are checked
+    before anything is written (:mod:`lr_course.grading.collect`). Returns the
+    :meth:`~lr_course.grading.collect.CollectResult.to_dict`: ``collected``, ``refused``
+    (student, where, reason) and ``skipped`` (``{student: reason}``); the refusals are
+    also kept in ``collect_log/<assignment>.json`` for the report.
     """
+    from lr_course.grading import collect as collecting
     course = find_course(course)
     _check_assignment(course, assignment)
-    found_course = Course(course)
-    known = {a: set(found_course.source(a).tests) for a in found_course.assignments()}
     if source is None:
-        _ok(api(course).collect(assignment), "collect")
-        return {"collected": submitted_students(course, assignment), "skipped": {}}
-    source = Path(source)
-    if not source.exists():
-        raise GradingError(f"no such file or folder: {source}")
-    with tempfile.TemporaryDirectory() as tmp:
+        result = collecting.collect_exchange(course, assignment, exchange_inbound(course))
+    else:
+        source = Path(source)
+        if source.is_symlink() or not source.exists():
+            raise GradingError(f"no such file or folder (links are not followed): {source}")
         if source.is_file():
             if not zipfile.is_zipfile(source):
                 raise GradingError(f"{source} is neither a folder nor a zip file")
-            with zipfile.ZipFile(source) as zf:
-                for member in zf.namelist():  # never write outside tmp
-                    if member.startswith("/") or ".." in Path(member).parts:
-                        raise GradingError(f"{source} contains an unsafe path: {member}")
-                zf.extractall(tmp)
-            root = Path(tmp)
-            entries = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith("__")]
-            if len(entries) == 1 and not any(entries[0].glob("*.ipynb")) and \
-                    not (entries[0] / assignment).is_dir():
-                root = entries[0]  # a zip that wraps everything in one top folder
+            result = collecting.collect_zip(course, assignment, source)
         else:
-            root = source
-        collected, skipped = [], {}
-        for student_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-            student = student_dir.name
-            if student.startswith((".", "__")):
-                continue
-            inner = student_dir / assignment if (student_dir / assignment).is_dir() else student_dir
-            notebooks = sorted(inner.glob("*.ipynb"))
-            if not notebooks:
-                skipped[student] = "no notebook found"
-                continue
-            try:
-                nb, _ = read_notebook(notebooks[0])
-                found = identify(nb, notebooks[0], known)
-                if found != assignment:
-                    raise GradingError(f"{notebooks[0].name} is a notebook of {found}")
-            except GradingError as exc:
-                skipped[student] = str(exc)
-                continue
-            dest = course / "submitted" / student / assignment
-            if dest.exists():
-                shutil.rmtree(dest)
-            dest.mkdir(parents=True)
-            shutil.copyfile(notebooks[0], dest / f"{assignment}.ipynb")
-            (dest / "timestamp.txt").write_text(_timestamp(notebooks[0]))
-            collected.append(student)
-    return {"collected": collected, "skipped": skipped}
+            result = collecting.collect_folder(course, assignment, source)
+    collecting.write_log(course, result)
+    return result.to_dict()
 
 
-def _timestamp(path):
-    from datetime import datetime, timezone
-    return datetime.fromtimestamp(Path(path).stat().st_mtime, timezone.utc).strftime(
-        "%Y-%m-%d %H:%M:%S.%f %Z")
+def refusals(course, assignment) -> list:
+    """What the latest collect of ``assignment`` refused (for the report and the export)."""
+    from lr_course.grading import collect as collecting
+    return collecting.read_log(find_course(course), assignment)
 
 
 def gradebook(course):
@@ -216,11 +196,53 @@ def feedback(course, assignment, student=None):
     return course / "feedback"
 
 
+EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name",
+                  "first_name", "email", "raw_score", "late_submission_penalty", "score",
+                  "max_score")
+
+
+def export_rows(gb) -> list:
+    """The rows of nbgrader's CSV export (its columns, one row per assignment and student)."""
+    from nbgrader.api import MissingEntry
+    rows = []
+    for assignment in gb.assignments:
+        for student in gb.students:
+            row = {"assignment": assignment.name, "duedate": assignment.duedate,
+                   "student_id": student.id, "last_name": student.last_name,
+                   "first_name": student.first_name, "email": student.email,
+                   "max_score": assignment.max_score}
+            try:
+                sub = gb.find_submission(assignment.name, student.id)
+            except MissingEntry:
+                row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+            else:
+                penalty = sub.late_submission_penalty
+                row.update(timestamp=sub.timestamp, raw_score=sub.score,
+                           late_submission_penalty=penalty,
+                           score=max(0.0, sub.score - (penalty or 0.0)))
+            rows.append([row[key] for key in EXPORT_COLUMNS])
+    return rows
+
+
 def export(course, to="grades.csv"):
-    """nbgrader's CSV export of the whole gradebook."""
-    from nbgrader.plugins import CsvExportPlugin
+    """The CSV export of the whole gradebook (nbgrader's columns), safe for a spreadsheet.
+
+    nbgrader's own exporter joins fields with commas unquoted, so a comma or a newline in a
+    student's name shifts or splits a row, and a leading ``=`` is a formula. Here every
+    cell goes through :func:`~lr_course.grading.escape.csv_cell` (no formula, no control
+    character) and :mod:`csv` quotes it.
+    """
+    import csv
+
+    from lr_course.grading.escape import csv_cell
     course = find_course(course)
     to = Path(to) if Path(to).is_absolute() else course / to
     with gradebook(course) as gb:
-        CsvExportPlugin(to=str(to)).export(gb)
+        rows = export_rows(gb)
+    tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        writer.writerows([csv_cell("" if v is None else v) for v in row] for row in rows)
+    os.replace(tmp, to)
     return to

@@ -6,10 +6,11 @@ Reads the gradebook (what ``lr-course grade`` / ``nbgrader autograde`` wrote) an
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
+
+from lr_course.grading.escape import html_text
 
 
 def summarise(scores: dict) -> dict:
@@ -54,8 +55,12 @@ def draw(summary: dict, assignment: str, png_path):
     plt.close(fig)
 
 
-def write_report(course, assignment, scores: dict, outdir=None):
-    """Write the PNG and HTML report; return their paths."""
+def write_report(course, assignment, scores: dict, outdir=None, refusals=()):
+    """Write the PNG and HTML report; return their paths.
+
+    ``refusals`` (:class:`~lr_course.grading.collect.Refusal`) are listed with their reasons:
+    submissions collect did not take. Every student-controlled text is escaped.
+    """
     if not scores:
         from lr_course.grading.submission import GradingError
         raise GradingError(f"nothing graded yet for {assignment}: run `lr-course grade "
@@ -66,20 +71,26 @@ def write_report(course, assignment, scores: dict, outdir=None):
     png, page = outdir / f"{assignment}.png", outdir / f"{assignment}.html"
     draw(summary, assignment, png)
     totals = np.array(list(summary["totals"].values()))
-    rows = "\n".join(f"<tr><td>{html.escape(g)}</td><td>{r:.0%}</td></tr>"
+    rows = "\n".join(f"<tr><td>{html_text(g)}</td><td>{r:.0%}</td></tr>"
                      for g, r in summary["pass_rate"].items())
-    students = "\n".join(f"<tr><td>{html.escape(s)}</td><td>{t:g}</td></tr>"
+    students = "\n".join(f"<tr><td>{html_text(s)}</td><td>{t:g}</td></tr>"
                          for s, t in sorted(summary["totals"].items()))
+    refused = ""
+    if refusals:
+        refused = ("<h2>Refused at collect</h2><table><tr><th>student</th><th>where</th>"
+                   "<th>reason</th></tr>" + "\n".join(
+                       f"<tr><td>{html_text(r.student)}</td><td>{html_text(r.where)}</td>"
+                       f"<td>{html_text(r.reason)}</td></tr>" for r in refusals) + "</table>\n")
     page.write_text(f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(assignment)} report</title>
+<html><head><meta charset="utf-8"><title>{html_text(assignment)} report</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}
 td,th{{padding:.2em .8em;text-align:left}}</style></head><body>
-<h1>{html.escape(assignment)}</h1>
+<h1>{html_text(assignment)}</h1>
 <p>{totals.size} students; mean {totals.mean():.2f}, median {np.median(totals):.2f} of
 {summary['max_total']:g} points.</p>
 <img src="{png.name}" alt="grade distribution and pass rate per test" style="max-width:100%">
 <h2>Pass rate per test</h2><table><tr><th>test</th><th>full points</th></tr>{rows}</table>
 <h2>Scores</h2><table><tr><th>student</th><th>score</th></tr>{students}</table>
-</body></html>
+{refused}</body></html>
 """)
     return png, page

@@ -1,21 +1,42 @@
 """Run the grading runner on a student's code under bubblewrap, with limits.
 
 The sandbox is a fresh set of Linux namespaces (mount, pid, network, ipc, uts) whose file
-system holds only what a student's answer may use: the system libraries and the Python
-standard library read-only, numpy (and matplotlib, so that plotting cells still run), a
-curated copy of the course modules the applied parts need (``lr_course.problems`` with the
-surfaces it re-exports, ``lr_course.models`` and the dataset), the check library with the
-runner (:mod:`lr_course.grading.checks`), a private ``/tmp`` and the submission's own directory
-read-only. The rest of ``lr_course`` (schedules, optimizers, search, finder, grading and its
-reference solutions), the course directory, the gradebook and other students' work are simply not
-there. There is no network (only a loopback device in a new network namespace) and the
-code runs as an unprivileged uid.
+system holds only what a student's answer may use, each bound read-only at its exact path:
+the interpreter binary (and its ``libpython``), its standard library (with its
+``site-packages`` hidden), the system's shared-library folder, a few files of ``/etc`` for
+the dynamic loader, numpy (and matplotlib, so that plotting cells still run), a curated
+copy of the course modules the applied parts need (``lr_course.problems`` with the surfaces
+it re-exports, ``lr_course.models`` and the dataset), the check library
+with the runner (:mod:`lr_course.grading.checks`), and the submission's own directory.
+Not there: the rest of ``/usr`` (so no system-wide or instructor-installed Python package,
+no shell, no tools), the rest of ``lr_course`` (schedules, optimizers, search, finder, the
+grader), the course directory, the gradebook and other students' work. The root, ``/dev``
+and everything bound are read-only; the only writable places are a private ``/tmp`` and
+``/dev/shm``, size-limited tmpfs. ``/proc`` is the sandbox's own (its pid namespace), and
+bubblewrap reads its arguments from a file descriptor so that ``/proc/1/cmdline`` names no
+host path. There is no network (only a loopback device in a new network namespace) and
+the code runs as an unprivileged uid.
 
-Limits, enforced by the runner with ``setrlimit`` before any student code runs: address
-space (memory), process count, CPU seconds, file size, no core dumps. Wall time and output
-size are enforced here, by the parent: past either, the whole process group is killed.
+The walls, and where each holds:
 
-Where bubblewrap is missing the runner still runs in a subprocess with the same limits,
+* **seccomp** (:mod:`~lr_course.grading.syscalls`, libseccomp): no nested namespaces
+  (``unshare``, ``setns``, ``clone`` with ``CLONE_NEW*``), no ``mount``, ``ptrace``,
+  ``bpf``, ``keyctl``, ``memfd_create``, System V shared memory and friends. Everywhere
+  bubblewrap runs and libseccomp's Python bindings are installed; without them the
+  sandbox warns, and ``require_isolation=True`` refuses to run.
+* **rlimits**, set by the runner before any student code: address space (memory), process
+  count, CPU seconds, file size, open files, message queues, no core dumps. Always.
+* **a cgroup v2 per run** (:mod:`~lr_course.grading.cgroup`), where the machine delegates
+  one: all memory including tmpfs and page cache, every process of every session, one
+  CPU; killed as a whole at the end. Where none can be made (:attr:`Sandbox.walls` says
+  why), memory outside the address space is bounded by the tmpfs sizes and the seccomp
+  filter instead, and processes by ``RLIMIT_NPROC``.
+* **the pid namespace**: a process the submission starts, in any session or process
+  group, dies with the run, because its init (bubblewrap) exits with the runner and the
+  kernel then kills the whole namespace. Wall time and output size are enforced here, by
+  the parent: past either, the sandbox is killed.
+
+Where bubblewrap is missing the runner still runs in a subprocess with the same rlimits,
 but NOT isolated: :class:`Sandbox` warns loudly, and ``require_isolation=True`` makes it an
 error instead.
 
@@ -25,6 +46,10 @@ maps the sandbox's uid back to root. So as root, bwrap runs privileged without a
 namespace and the runner switches to the unprivileged uid itself (bwrap keeps only
 CAP_SETUID/CAP_SETGID for that, and the switch drops them); as an ordinary user, bwrap
 makes a user namespace (``--unshare-user --uid 65534``) and no privilege is involved.
+``RLIMIT_NPROC`` counts the processes of a uid, not of a sandbox: so that sandboxes
+running at once (two workers, or two graders on one machine) do not share one count, as
+root without a cgroup each run drops to a uid of its own, drawn from an unallocated range
+(:data:`RUN_UIDS`); inside a user namespace each sandbox's count is its own anyway.
 """
 
 from __future__ import annotations
@@ -33,16 +58,20 @@ import importlib.util
 import json
 import os
 import py_compile
+import secrets
 import selectors
 import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lr_course.grading import cgroup, syscalls
 
 __all__ = ["Limits", "SandboxResult", "Sandbox", "IsolationError", "bwrap_path",
            "REASONS", "SANDBOX_ROOT"]
@@ -51,6 +80,9 @@ __all__ = ["Limits", "SandboxResult", "Sandbox", "IsolationError", "bwrap_path",
 REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed")
 
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
+# uids for the runs of a root grader without a cgroup: far above any account or the
+# subordinate ranges of containers, one drawn per run
+RUN_UIDS = range(0x50000000, 0x50000000 + (1 << 24))
 _PKG_DIR = Path(__file__).resolve().parent.parent   # lr_course/
 # Course modules a notebook (and the "train" kind of a check) may import inside.
 COURSE_MODULES = ("problems.py", "surfaces.py", "_points.py", "_checks.py", "models.py", "data")
@@ -77,13 +109,16 @@ class Limits:
     wall_seconds: float = 120.0        # killed by the parent after this long
     file_bytes: int = 16 << 20         # RLIMIT_FSIZE: largest file it may write (in /tmp)
     tmp_bytes: int = 64 << 20          # size of the private /tmp
+    shm_bytes: int = 16 << 20          # size of the private /dev/shm
+    open_files: int = 256              # RLIMIT_NOFILE
     output_bytes: int = 2 << 20        # what it prints (stdout + stderr); more = flood
     result_bytes: int = 96 << 20       # the records channel (arrays base64-encoded)
     job_bytes: int = 64 << 20          # the job read by the runner from stdin
 
     def __post_init__(self):
         for name in ("memory_bytes", "max_processes", "cpu_seconds", "file_bytes",
-                     "tmp_bytes", "output_bytes", "result_bytes", "job_bytes"):
+                     "tmp_bytes", "shm_bytes", "open_files", "output_bytes", "result_bytes",
+                     "job_bytes"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -112,8 +147,21 @@ def bwrap_path() -> str | None:
     return shutil.which("bwrap")
 
 
+def _fd_holding(data: bytes) -> int:
+    """A file descriptor, at offset 0, of an anonymous file holding ``data`` (for bwrap)."""
+    fd = os.memfd_create("lr_course_bwrap") if hasattr(os, "memfd_create") else \
+        os.open(tempfile.gettempdir(), os.O_TMPFILE | os.O_RDWR, 0o600)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
 def _package_paths(names) -> list[Path]:
     """Files/dirs to expose for top-level packages ``names`` (missing ones are skipped)."""
+    import importlib.metadata
+    dists = importlib.metadata.packages_distributions()
     paths = []
     for name in names:
         spec = importlib.util.find_spec(name)
@@ -123,10 +171,13 @@ def _package_paths(names) -> list[Path]:
             paths.extend(Path(p) for p in spec.submodule_search_locations)
         elif spec.origin:
             paths.append(Path(spec.origin))
-        if name == "numpy":  # manylinux wheels keep their shared libraries beside
-            libs = Path(spec.submodule_search_locations[0]).parent / "numpy.libs"
-            if libs.is_dir():
-                paths.append(libs)
+        # manylinux wheels keep their shared libraries beside, in <distribution>.libs
+        where = Path(spec.submodule_search_locations[0] if spec.submodule_search_locations
+                     else spec.origin).parent
+        for dist in {name, *dists.get(name, ())}:
+            for libs in {f"{dist}.libs", f"{dist.lower().replace('-', '_')}.libs"}:
+                if (where / libs).is_dir():
+                    paths.append(where / libs)
     # a namespace package may have several locations; keep each once
     return list(dict.fromkeys(p.resolve() for p in paths))
 
@@ -166,12 +217,32 @@ class Sandbox:
                 raise IsolationError(message)
             if warn:  # the lr-course command shows it as one line on stderr
                 warnings.warn(message, RuntimeWarning, stacklevel=2)
+        self.seccomp, self.cgroup_parent, self.walls = None, None, {}
+        if self.isolated:
+            self._find_walls(require_isolation, warn)
         self.python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
         self.base_prefix = os.path.realpath(sys.base_prefix)
         names = CORE_PACKAGES + (PLOT_PACKAGES if plotting else ())
         self.packages = _package_paths(names)
         self._tree = Path(tempfile.mkdtemp(prefix="lr_course_sandbox_"))
         self._build_tree()
+
+    def _find_walls(self, require_isolation: bool, warn: bool):
+        """The seccomp filter and the cgroup parent, and ``walls``: which hold, or why not."""
+        try:
+            self.seccomp = syscalls.build_filter()
+            self.walls["seccomp"] = "on"
+        except syscalls.FilterUnavailable as exc:
+            message = (f"{exc}: nested namespaces, ptrace and memfd are NOT refused in the "
+                       "sandbox")
+            if require_isolation:
+                raise IsolationError(message) from None
+            if warn:
+                warnings.warn(message, RuntimeWarning, stacklevel=3)
+            self.walls["seccomp"] = f"off ({exc})"
+        self.cgroup_parent, why = cgroup.find_parent()
+        self.walls["cgroup"] = f"on ({self.cgroup_parent})" if self.cgroup_parent else \
+            f"off ({why}): memory bounded by rlimits, tmpfs sizes and seccomp"
 
     def _probe(self) -> str:
         """'' if bwrap can make a sandbox here, else what went wrong (e.g. no user namespaces)."""
@@ -245,13 +316,76 @@ class Sandbox:
         args = [f"{root}/lib/lr_course/grading/checks/runner.py",
                 "--memory", str(lim.memory_bytes), "--nproc", str(lim.max_processes),
                 "--cpu", str(lim.cpu_seconds), "--fsize", str(lim.file_bytes),
+                "--nofile", str(lim.open_files),
                 "--job-bytes", str(lim.job_bytes)]
         for path in [f"{root}/lib"] + site_paths:
             args += ["--path", path]
         return args
 
-    def command(self, submission_dir: str | os.PathLike | None = None) -> tuple[list, str]:
-        """The argv that runs the runner, and the working directory (host side)."""
+    def _runtime_paths(self) -> list[str]:
+        """Host paths the interpreter needs, each bound at the same path (read-only).
+
+        The interpreter binary, its shared ``libpython`` (when it has one) and its standard
+        library with ``lib-dynload``; not the prefix's ``bin/``, ``include/`` or
+        ``site-packages``.
+        """
+        paths = [self.python]
+        stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+        paths.append(stdlib)
+        dynload = os.path.realpath(sysconfig.get_config_var("DESTSHARED") or "")
+        if dynload and not dynload.startswith(stdlib + os.sep) and os.path.isdir(dynload):
+            paths.append(dynload)
+        libdir = sysconfig.get_config_var("LIBDIR") or ""
+        if sysconfig.get_config_var("Py_ENABLE_SHARED") and os.path.isdir(libdir):
+            version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+            for entry in sorted(Path(libdir).glob(f"libpython{version}*.so*")):
+                paths.append(str(entry))
+        return paths
+
+    @staticmethod
+    def _library_dirs() -> list[str]:
+        """The system's shared-library folders (the C library, libstdc++, libffi, ...)."""
+        multiarch = sysconfig.get_config_var("MULTIARCH") or ""
+        found = []
+        candidates = [f"/usr/lib/{multiarch}", f"/lib/{multiarch}"] if multiarch else []
+        candidates += ["/usr/lib64", "/lib64"]
+        for candidate in candidates:
+            real = os.path.realpath(candidate)
+            if os.path.isdir(real) and real not in found:
+                found.append(real)
+        return found
+
+    def _layout(self) -> dict:
+        """The host paths bound into every sandbox, looked up once per :class:`Sandbox`."""
+        if getattr(self, "_layout_cache", None) is None:
+            libraries = []
+            for path in self._library_dirs():
+                with os.scandir(path) as entries:
+                    hidden = [e.path for e in entries if e.name.startswith("python")
+                              and e.is_dir(follow_symlinks=False)]
+                libraries.append((path, hidden))
+            stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
+            self._layout_cache = {
+                "libraries": libraries,
+                "etc": [f"/etc/{n}" for n in _ETC_FILES if os.path.exists(f"/etc/{n}")],
+                "runtime": self._runtime_paths(),
+                "hidden": [os.path.join(stdlib, n) for n in ("site-packages", "dist-packages")
+                           if os.path.isdir(os.path.join(stdlib, n))]}
+        return self._layout_cache
+
+    def run_uid(self) -> int:
+        """The uid a run drops to: :attr:`uid`, or as root without a cgroup, one of its own."""
+        if self.is_root and self.isolated and self.cgroup_parent is None:
+            return RUN_UIDS[secrets.randbelow(len(RUN_UIDS))]
+        return self.uid
+
+    def command(self, submission_dir: str | os.PathLike | None = None,
+                seccomp_fd: int | None = None, uid: int | None = None) -> tuple[list, str]:
+        """The argv that runs the runner, and the working directory (host side).
+
+        ``seccomp_fd`` is a file descriptor holding the filter (:meth:`run` makes it);
+        ``uid`` the one the runner drops to as root (default :attr:`uid`).
+        """
         python = [self.python, "-I", "-S", "-B"]
         if not self.isolated:
             # No namespaces to die with: the runner asks for SIGKILL when we die.
@@ -268,47 +402,58 @@ class Sandbox:
             cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
             cmd += ["--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid)]
-        cmd += ["--ro-bind", "/usr", "/usr"]
-        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        if seccomp_fd is not None:
+            cmd += ["--seccomp", str(seccomp_fd)]
+        made = {"/"}
+
+        def parents(target):
+            # bwrap would make missing parents 0700 (root's only): make them 0755 first
+            for parent in reversed(Path(target).parents):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    cmd.extend(["--perms", "0755", "--dir", str(parent)])
+
+        def bind(path, target=None):
+            target = target or path
+            parents(target)
+            made.add(str(target))
+            cmd.extend(["--ro-bind", str(path), str(target)])
+
+        for name in ("lib", "lib64", "lib32", "libx32"):   # merged /usr: /lib -> usr/lib
             path = Path("/") / name
             if path.is_symlink():
                 cmd += ["--symlink", os.readlink(path), f"/{name}"]
-            elif path.is_dir():
-                cmd += ["--ro-bind", str(path), f"/{name}"]
-        for name in _ETC_FILES:
-            if os.path.exists(f"/etc/{name}"):
-                cmd += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
-        base = self.base_prefix
-        for parent in reversed(Path(base).parents[:-1]):   # e.g. /root, /root/.pyenv
-            if str(parent) not in ("/usr", "/lib", "/lib64", "/bin"):
-                cmd += ["--perms", "0755", "--dir", str(parent)]
-        cmd += ["--ro-bind", base, base]
-        # The base interpreter's own site-packages could hold anything: hide it.
-        stdlib_site = Path(base) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages"
-        if stdlib_site.is_dir():
-            cmd += ["--tmpfs", str(stdlib_site)]
-        if not self.python.startswith(base + os.sep):
-            cmd += ["--ro-bind", self.python, self.python]
+                made.add(f"/{name}")
+        layout = self._layout()
+        for path, hidden in layout["libraries"]:
+            bind(path)
+            for folder in hidden:   # e.g. /usr/lib64/python3.11 on Fedora
+                cmd += ["--tmpfs", folder]
+        for path in layout["etc"] + layout["runtime"]:
+            bind(path)
+        for folder in layout["hidden"]:   # the stdlib's site-packages could hold anything
+            cmd += ["--tmpfs", folder]
+        lim = self.limits
         cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--perms", "1777", "--size", str(self.limits.tmp_bytes), "--tmpfs", "/tmp"]
+                "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", "/tmp",
+                "--perms", "1777", "--size", str(lim.shm_bytes), "--tmpfs", "/dev/shm"]
+        made.update(("/proc", "/dev", "/tmp"))
         root = SANDBOX_ROOT
-        for path in (root, f"{root}/site"):   # bwrap would make them 0700: root's only
-            cmd += ["--perms", "0755", "--dir", path]
-        cmd += ["--ro-bind", str(self._tree / "lib"), f"{root}/lib"]
+        bind(self._tree / "lib", f"{root}/lib")
         site_paths = []
         for path in self.packages:
-            cmd += ["--ro-bind", str(path), f"{root}/site/{path.name}"]
+            bind(path, f"{root}/site/{path.name}")
         if self.packages:
             site_paths.append(f"{root}/site")
         if submission_dir is not None:
-            cmd += ["--ro-bind", str(Path(submission_dir).resolve()), "/submission",
-                    "--chdir", "/submission"]
+            bind(Path(submission_dir).resolve(), "/submission")
+            cmd += ["--chdir", "/submission"]
         else:
             cmd += ["--chdir", "/tmp"]
-        cmd += ["--setenv", "HOME", "/tmp"]
+        cmd += ["--setenv", "HOME", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/"]
         runner = self._runner_args(root, site_paths)
         if self.is_root:
-            runner += ["--uid", str(self.uid)]
+            runner += ["--uid", str(self.uid if uid is None else uid)]
         return cmd + ["--"] + python + runner, str(self._tree)
 
     def _env(self) -> dict:
@@ -326,12 +471,39 @@ class Sandbox:
         Never raises for anything the student's code does; the reason says how it ended.
         """
         data = job if isinstance(job, bytes) else json.dumps(job).encode()
-        cmd, cwd = self.command(submission_dir)
+        lim = self.limits
+        fds, group = [], None
+        try:
+            if self.isolated and self.cgroup_parent is not None:
+                try:
+                    group = cgroup.RunCgroup(self.cgroup_parent, lim.memory_bytes,
+                                             lim.max_processes)
+                except OSError as exc:   # the delegation went away: rlimits from now on
+                    self.walls["cgroup"] = f"off (could not make one: {exc.strerror})"
+                    self.cgroup_parent = None
+            if self.isolated and self.seccomp is not None:
+                fds.append(_fd_holding(self.seccomp))
+            cmd, cwd = self.command(submission_dir, fds[0] if fds else None, self.run_uid())
+            if self.isolated:   # options by fd: /proc/1/cmdline shows no host path
+                split = cmd.index("--")
+                fds.append(_fd_holding(b"".join(a.encode() + b"\0" for a in cmd[1:split])))
+                cmd = [cmd[0], "--args", str(fds[-1])] + cmd[split:]
+            if group is not None:
+                # the shell joins the cgroup, then becomes bwrap: nothing runs outside it
+                cmd = ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', group.procs] + cmd
+            return self._run(cmd, cwd, data, fds, group)
+        finally:
+            for fd in fds:
+                os.close(fd)
+            if group is not None:
+                group.remove()
+
+    def _run(self, cmd, cwd, data, fds, group) -> SandboxResult:
         lim = self.limits
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=cwd, env=self._env(),
-                                start_new_session=True, close_fds=True)
+                                start_new_session=True, close_fds=True, pass_fds=fds)
         killed_for = None
         chunks = {"out": [], "err": []}
         sizes = {"out": 0, "err": 0}
@@ -380,6 +552,8 @@ class Sandbox:
         finally:
             if killed_for is not None or proc.poll() is None:
                 self._kill(proc)
+            if group is not None:
+                group.kill()   # whatever left the session dies too
             sel.close()
             for stream in (proc.stdin, proc.stdout, proc.stderr):
                 try:
@@ -389,6 +563,8 @@ class Sandbox:
         seconds = time.monotonic() - start
         results = b"".join(chunks["out"])
         output = b"".join(chunks["err"]).decode("utf-8", "replace")
+        if group is not None and killed_for is None and group.oom_killed():
+            killed_for = "oom"
         reason, detail = self._reason(proc.returncode, killed_for, results, output)
         return SandboxResult(reason, detail, proc.returncode, results,
                              output[-20000:], seconds, self.isolated)
@@ -409,6 +585,9 @@ class Sandbox:
         lim = self.limits
         if killed_for == "timeout":
             return "timeout", f"stopped after the wall-time limit of {lim.wall_seconds:g} s"
+        if killed_for == "oom":
+            return "memory", (f"killed for its memory: the run's cgroup holds "
+                              f"{lim.memory_bytes >> 20} MiB, tmpfs and shared memory included")
         if killed_for == "output":
             return "output", (f"stopped: printed more than {lim.output_bytes} bytes "
                               f"(or wrote more than {lim.result_bytes} bytes of results)")

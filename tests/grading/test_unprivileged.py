@@ -83,6 +83,7 @@ def test_sandbox_and_attack_tests_pass_for_an_unprivileged_user():
                    "--inh-caps=-all", "--bounding-set=-all",
                    sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q",
                    str(REPO / "tests" / "grading" / "test_sandbox.py"),
+                   str(REPO / "tests" / "grading" / "test_sandbox_walls.py"),
                    str(REPO / "tests" / "grading" / "test_attacks.py")]
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
                "LANG": "C.UTF-8", "CI": "true", "OPENBLAS_NUM_THREADS": "1",

@@ -91,6 +91,9 @@ def _set_limits(opts):
         limit(resource.RLIMIT_CPU, int(opts["cpu"]), int(opts["cpu"]) + 1)
     if "fsize" in opts:
         limit(resource.RLIMIT_FSIZE, int(opts["fsize"]))
+    if "nofile" in opts:
+        limit(resource.RLIMIT_NOFILE, int(opts["nofile"]))
+    limit(resource.RLIMIT_MSGQUEUE, 0)   # POSIX message queues: kernel memory, unneeded
     if "nproc" in opts and os.getuid() != 0:  # meaningless (ignored) for root
         limit(resource.RLIMIT_NPROC, int(opts["nproc"]))
 

@@ -1,0 +1,369 @@
+"""The sandbox's walls under attack: each limit is pushed past, each hidden thing is sought.
+
+Every attack runs as a student's cell followed by an honest one: the attack must gain
+nothing (the limit holds, the thing is not found), the run must go on to the honest cell
+and finish, and nothing may be written outside. Run as root here and as uid 65534 by
+``test_unprivileged.py``. Without bubblewrap these skip, except in CI where they fail.
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from lr_course.grading import cgroup, syscalls
+from lr_course.grading.sandbox import Limits, Sandbox, bwrap_path
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+if bwrap_path() is None:
+    if IN_CI:
+        pytest.fail("bubblewrap (bwrap) is missing in CI: the sandbox must be tested",
+                    pytrace=False)
+    pytest.skip("bubblewrap (bwrap) not installed", allow_module_level=True)
+
+GIB = 1 << 30
+LIMITS = Limits(wall_seconds=30, cpu_seconds=20, memory_bytes=GIB, tmp_bytes=8 << 20,
+                shm_bytes=4 << 20, file_bytes=64 << 20, max_processes=24)
+HONEST = "import numpy as np\nprint(json.dumps({'honest': float(np.sum(np.arange(4.0)))}))"
+
+
+@pytest.fixture(scope="module")
+def box():
+    with Sandbox(limits=LIMITS) as sandbox:
+        yield sandbox
+
+
+def test_the_walls_are_up(box):
+    assert box.isolated
+    if IN_CI or syscalls.load_libseccomp() is not None:
+        assert box.walls["seccomp"] == "on", box.walls
+
+
+def attack(box, source, tmp_path=None):
+    """Run ``source`` then an honest cell; return what the attack printed (its last line)."""
+    submission = None
+    if tmp_path is not None:
+        submission = tmp_path / "sub"
+        submission.mkdir()
+        (submission / "answer.ipynb").write_text("{}")
+        submission.chmod(0o755)
+        before = sorted(p.name for p in submission.iterdir())
+    result = box.run({"cells": ["import json\n" + source, HONEST], "calls": []},
+                     submission_dir=submission)
+    assert result.reason == "ok", (result.reason, result.detail, result.output[-2000:])
+    cells = {}
+    for line in result.results.decode().splitlines():
+        entry = json.loads(line)
+        if "cell" in entry:
+            cells[entry["cell"]] = entry
+    assert cells[0]["ok"], cells[0]["error"]
+    assert cells[1]["ok"], cells[1]["error"]
+    printed = [json.loads(x) for x in result.output.splitlines() if x.startswith("{")]
+    assert printed[-1] == {"honest": 6.0}   # the run went on, unharmed
+    if submission is not None:
+        assert sorted(p.name for p in submission.iterdir()) == before
+    return printed[-2] if len(printed) > 1 else None
+
+
+def test_memfd_cannot_hold_memory_past_the_limit(box):
+    found = attack(box, """
+import os, mmap
+held = 0
+try:
+    fd = os.memfd_create("x")
+    for _ in range(3 * 1024):
+        os.write(fd, b"x" * (1 << 20))
+        held += 1 << 20
+    outcome = "held"
+except OSError as exc:
+    outcome = type(exc).__name__
+print(json.dumps({"held": held, "outcome": outcome}))
+""")
+    assert found["held"] < GIB and found["outcome"] != "held"
+
+
+def test_shared_memory_cannot_hold_memory_past_the_limit(box):
+    found = attack(box, """
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+shm = libc.shmget(0, ctypes.c_size_t(3 << 30), 0o1600)   # IPC_PRIVATE | IPC_CREAT
+print(json.dumps({"shmget": shm, "errno": ctypes.get_errno()}))
+""")
+    assert found["shmget"] == -1
+
+
+@pytest.mark.parametrize("folder,cap", [("/tmp", LIMITS.tmp_bytes), ("/dev/shm", LIMITS.shm_bytes)])
+def test_filling_a_tmpfs_stops_at_its_size(box, folder, cap):
+    found = attack(box, f"""
+import os
+written = 0
+try:
+    for i in range(10000):
+        with open("{folder}/fill%d" % i, "wb") as f:
+            for _ in range(64):
+                f.write(b"x" * (1 << 20)); f.flush(); written += 1 << 20
+except OSError as exc:
+    pass
+print(json.dumps({{"written": written}}))
+""")
+    assert found["written"] <= cap
+
+
+def test_nothing_but_tmp_is_writable(box, tmp_path):
+    found = attack(box, """
+import os
+wrote = []
+for path in ("/x", "/usr/x", "/usr/lib/x", "/etc/x", "/sandbox/x", "/sandbox/lib/x",
+             "/dev/x", "/proc/x", "/submission/x", "/lib/x", os.path.dirname(os.__file__) + "/x"):
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        wrote.append(path)
+    except OSError:
+        pass
+for path in ("/newdir", "/usr/newdir"):
+    try:
+        os.mkdir(path); wrote.append(path)
+    except OSError:
+        pass
+print(json.dumps({"wrote": wrote}))
+""", tmp_path)
+    assert found["wrote"] == []
+
+
+def test_fork_bomb_in_a_new_session_is_bounded(box):
+    found = attack(box, """
+import os, time
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    n = 0
+    try:
+        for _ in range(10000):
+            if os.fork() == 0:
+                time.sleep(60); os._exit(0)
+            n += 1
+    except OSError:
+        pass
+    os.write(w, str(n).encode()); os._exit(0)
+os.close(w)
+n = int(os.read(r, 100) or 0)
+os.waitpid(pid, 0)
+print(json.dumps({"children": n}))
+""")
+    assert found["children"] < LIMITS.max_processes
+
+
+def test_a_detached_process_does_not_outlive_the_run(tmp_path):
+    # A unique memory limit marks this run's processes on the host's process list.
+    marker = str((876543 + os.getpid()) << 12)
+    limits = Limits(wall_seconds=30, memory_bytes=int(marker))
+    with Sandbox(limits=limits) as box:
+        start = time.monotonic()
+        result = box.run({"cells": ["""
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.setpgid(0, 0)
+        while True:
+            time.sleep(0.05)
+    os._exit(0)
+time.sleep(0.2)
+print("forked")
+"""], "calls": []})
+        seconds = time.monotonic() - start
+    assert result.reason == "ok" and "forked" in result.output
+    assert seconds < 20     # the run did not wait for the grandchild
+    time.sleep(0.3)
+    out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
+    assert [line for line in out.splitlines() if marker in line] == []
+
+
+def test_cpu_spin_in_child_processes_is_stopped():
+    limits = Limits(wall_seconds=3, cpu_seconds=30)
+    with Sandbox(limits=limits) as box:
+        result = box.run({"cells": ["import os\nfor _ in range(3):\n    if os.fork() == 0:\n"
+                                    "        while True: pass\nwhile True: pass\n"], "calls": []})
+    assert result.reason == "timeout" and result.seconds < 15
+
+
+@pytest.mark.parametrize("flag", sorted(syscalls.NAMESPACE_FLAGS))
+def test_no_nested_namespaces(box, flag):
+    value = syscalls.NAMESPACE_FLAGS[flag]
+    found = attack(box, f"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.unshare({value})
+err = ctypes.get_errno()
+# clone(2) with the flag, through the raw system call (56 on x86_64, 220 on aarch64)
+import platform
+nr = {{"x86_64": 56, "aarch64": 220}}.get(platform.machine())
+child = -1
+if nr is not None:
+    child = libc.syscall(nr, {value} | 17, 0, 0, 0, 0)   # 17: SIGCHLD
+    if child == 0:
+        os._exit(0)
+    if child > 0:
+        os.waitpid(child, 0)
+print(json.dumps({{"unshare": rc, "errno": err, "clone": child}}))
+""")
+    assert found["unshare"] == -1 and found["errno"] == 1    # EPERM
+    assert found["clone"] == -1
+
+
+def test_threads_and_fork_still_work(box):
+    # clone3 is refused with ENOSYS, so the C library falls back to clone for threads
+    found = attack(box, """
+import threading, os
+out = []
+t = threading.Thread(target=lambda: out.append(1)); t.start(); t.join()
+pid = os.fork()
+if pid == 0:
+    os._exit(7)
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"thread": out, "child": os.waitstatus_to_exitcode(status)}))
+""")
+    assert found == {"thread": [1], "child": 7}
+
+
+@pytest.mark.parametrize("call,args", [
+    ("ptrace", "0, 0, 0, 0"),                     # PTRACE_TRACEME
+    ("mount", "b'none', b'/tmp', b'tmpfs', 0, 0"),
+    ("syscall", "321, 0, 0, 0"),                  # bpf on x86_64
+    ("syscall", "250, 0, 0, 0, 0, 0"),            # keyctl on x86_64
+    ("syscall", "425, 8, 0"),                     # io_uring_setup on x86_64
+    ("syscall", "323, 0"),                        # userfaultfd on x86_64
+])
+def test_refused_system_calls(box, call, args):
+    import platform
+    if platform.machine() != "x86_64" and call == "syscall":
+        pytest.skip("system call numbers of x86_64")
+    found = attack(box, f"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.{call}({args})
+print(json.dumps({{"rc": rc, "errno": ctypes.get_errno()}}))
+""")
+    assert found["rc"] == -1 and found["errno"] in (1, 38)   # EPERM (ENOSYS: not built in)
+
+
+def test_no_installed_python_package_is_visible(box):
+    found = attack(box, """
+import importlib.util, os, sys
+visible = [m for m in ("pip", "setuptools", "lr_course.optimizers", "lr_course.grading",
+                       "nbgrader", "IPython", "jupyter_core", "seccomp", "scipy", "pytest")
+           if importlib.util.find_spec(m.split(".")[0]) is not None
+           and (m.count(".") == 0 or importlib.util.find_spec(m) is not None)]
+folders = []
+for top in ("/usr", "/lib", "/etc", "/sandbox", os.path.dirname(os.__file__)):
+    for root, dirs, files in os.walk(top):
+        for d in dirs:
+            if d in ("site-packages", "dist-packages"):
+                here = os.path.join(root, d)
+                if os.listdir(here):
+                    folders.append(here)
+print(json.dumps({"visible": visible, "folders": folders, "usr": sorted(os.listdir("/usr")),
+                  "bin": os.path.exists("/usr/bin") or os.path.exists("/bin/sh")}))
+""")
+    assert found["visible"] == [] and found["folders"] == []
+    assert "bin" not in found["usr"] and "local" not in found["usr"] and not found["bin"]
+
+
+def test_proc_shows_nothing_of_the_host(box, tmp_path):
+    found = attack(box, """
+import os
+pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+cmdline = open("/proc/1/cmdline", "rb").read().decode(errors="replace").split("\\0")
+try:
+    environ = open("/proc/1/environ", "rb").read().decode(errors="replace")
+except OSError:
+    environ = ""
+print(json.dumps({"pids": pids, "cmdline": cmdline, "environ": environ,
+                  "hostname": os.uname().nodename}))
+""", tmp_path)
+    text = " ".join(found["cmdline"]) + found["environ"]
+    assert str(box._tree) not in text and str(tmp_path) not in text
+    assert "--bind" not in text and "--ro-bind" not in text
+    assert max(found["pids"]) < 50 and found["hostname"] == "sandbox"
+
+
+def test_cgroup_detection_reads_the_hierarchy(tmp_path, monkeypatch):
+    assert cgroup.parse_own_cgroup("1:memory:/a\n0::/b/c\n") == "/b/c"
+    assert cgroup.parse_own_cgroup("1:memory:/a\n") is None
+    info = "25 1 0:22 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+    assert cgroup.cgroup2_mount("24 1 0:21 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n" + info) == \
+        "/sys/fs/cgroup/unified"
+    delegated = tmp_path / "delegated"
+    delegated.mkdir()
+    (delegated / "cgroup.subtree_control").write_text("cpu memory\n")
+    monkeypatch.setenv("LR_COURSE_CGROUP", str(delegated))
+    parent, why = cgroup.find_parent()
+    assert parent is None and "pids" in why
+    (delegated / "cgroup.subtree_control").write_text("cpu memory pids\n")
+    assert cgroup.find_parent() == (delegated, "")
+
+
+def test_walls_say_which_protection_holds(box):
+    assert set(box.walls) == {"seccomp", "cgroup"}
+    assert box.walls["cgroup"].startswith(("on", "off ("))
+
+
+def test_an_honest_plotting_cell_still_runs(box):
+    # matplotlib and Pillow load their wheels' own shared libraries (<dist>.libs)
+    found = attack(box, """
+import matplotlib.pyplot as plt, numpy as np, PIL.Image
+fig, ax = plt.subplots()
+ax.plot(np.arange(5.0))
+fig.savefig("/tmp/plot.png")
+print(json.dumps({"size": list(PIL.Image.open("/tmp/plot.png").size)}))
+""")
+    assert found["size"][0] > 100
+
+
+def test_one_runs_fork_bomb_does_not_starve_another():
+    # Each run counts its own processes (a uid of its own as root, a user namespace else).
+    import threading
+    marker = str((765432 + os.getpid()) << 12)   # marks the bomb's processes on the host
+    bomb = Limits(wall_seconds=40, memory_bytes=int(marker), max_processes=16)
+    with Sandbox(limits=bomb) as a, Sandbox(limits=LIMITS) as b:
+        held = threading.Thread(target=a.run, args=({"cells": [
+            "import os, time\ntry:\n    for _ in range(1000):\n        if os.fork() == 0:\n"
+            "            time.sleep(8); os._exit(0)\nexcept OSError:\n    pass\ntime.sleep(8)\n"],
+            "calls": []},))
+        held.start()
+        try:
+            for _ in range(200):
+                out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True,
+                                     text=True).stdout
+                if sum(marker in line for line in out.splitlines()) >= bomb.max_processes - 1:
+                    break
+                time.sleep(0.05)
+            else:
+                pytest.fail("the fork bomb never filled its process limit")
+            found = attack(b, """
+import os
+pids = []
+for _ in range(8):
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    os.waitpid(pid, 0)
+print(json.dumps({"forked": len(pids)}))
+""")
+        finally:
+            held.join()
+    assert found == {"forked": 8}
+
+
+def test_a_cgroup_that_cannot_be_made_falls_back_to_rlimits(tmp_path):
+    with Sandbox(limits=LIMITS) as box:
+        box.cgroup_parent = tmp_path / "gone"    # a delegation that went away
+        result = box.run({"cells": ["x = 1"], "calls": []})
+        assert result.reason == "ok"
+        assert box.cgroup_parent is None and box.walls["cgroup"].startswith("off (could not")
