@@ -165,3 +165,19 @@ def test_runtime_watch_restores_the_methods_of_watched_classes():
                                              "added calls.Record.forged"}
     watch.restore()
     assert Record.to_data is real and not hasattr(Record, "forged")
+
+
+def test_runtime_watch_takes_pyexpat_submodules_for_genuine():
+    """matplotlib imports pyexpat, whose C code plants spec-less submodules: not a flag."""
+    import sys
+    for name in [n for n in sys.modules if n.startswith(("xml.parsers", "pyexpat"))]:
+        del sys.modules[name]
+    watch = RuntimeWatch({})
+    import xml.parsers.expat  # noqa: F401
+    assert not [f for f in watch.check() if f["code"] == "sys-modules"]
+    import types
+    sys.modules["lr_course_fake_checks"] = types.ModuleType("lr_course_fake_checks")
+    try:
+        assert [f for f in watch.check() if f["code"] == "sys-modules"]
+    finally:
+        del sys.modules["lr_course_fake_checks"]

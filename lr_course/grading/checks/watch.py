@@ -113,9 +113,18 @@ def _delete(obj, key):
         del vars(obj)[key]
 
 
+# Submodules that a C extension registers in sys.modules without a module spec (pyexpat's,
+# imported by matplotlib): genuine, though they look planted.
+_SPECLESS = {"xml.parsers.expat.errors", "xml.parsers.expat.model"}
+
+
 def _genuine_module(key, mod) -> bool:
     spec = getattr(mod, "__spec__", None)
-    return type(mod).__name__ == "module" and spec is not None and getattr(spec, "name", None) == key
+    if type(mod).__name__ != "module":
+        return False
+    if spec is None:
+        return key in _SPECLESS and getattr(mod, "__name__", None) in (key, "pyexpat." + key.split(".")[-1])
+    return getattr(spec, "name", None) == key
 
 
 def _genuine_submodule(parent, key, value) -> bool:
