@@ -115,7 +115,8 @@ def _delete(obj, key):
 
 # Submodules that a C extension registers in sys.modules without a module spec (pyexpat's,
 # imported by matplotlib): genuine, though they look planted.
-_SPECLESS = {"xml.parsers.expat.errors", "xml.parsers.expat.model"}
+_SPECLESS = {"xml.parsers.expat.errors", "xml.parsers.expat.model", "pyexpat.errors",
+             "pyexpat.model"}
 
 
 def _genuine_module(key, mod) -> bool:
@@ -123,7 +124,8 @@ def _genuine_module(key, mod) -> bool:
     if type(mod).__name__ != "module":
         return False
     if spec is None:
-        return key in _SPECLESS and getattr(mod, "__name__", None) in (key, "pyexpat." + key.split(".")[-1])
+        return key in _SPECLESS and getattr(mod, "__name__", None) == \
+            "pyexpat." + key.split(".")[-1]
     return getattr(spec, "name", None) == key
 
 
