@@ -11,8 +11,8 @@ Three ways of taking a step are timed, on the same params and gradient:
 - ``step``: lr_course's ``opt.step``, the same numbers written in place;
 - ``torch``: ``torch.optim`` with ``foreach=True`` on its default threads, in place.
 
-lr_course runs on its default threads too (:func:`lr_course.optimizers.get_num_threads`).
-Each is timed in two cache states, because at 1e6 params the answer depends on them:
+lr_course's updates are plain whole-array numpy, on one thread. Each is timed in two cache
+states, because at 1e6 params the answer depends on them:
 
 - ``cold``: before each timed step, a read of a buffer twice the size of the last-level
   cache evicts everything, as when a model's arrays do not fit in cache or the forward
@@ -21,8 +21,9 @@ Each is timed in two cache states, because at 1e6 params the answer depends on t
   (1e6 float32 params and grads: 8 MB).
 
 Figures are medians of REPEATS timed steps; the three ways alternate, round by round, so
-that they share the machine's load. The target is a ratio to torch <= 1.5. The script
-prints figures and asserts nothing.
+that they share the machine's load. The course's optimizers are written to read like
+their equations, not to race torch: there is no target, and the script prints figures
+and asserts nothing.
 """
 
 from __future__ import annotations
@@ -47,8 +48,6 @@ try:
     import torch
 except ImportError:
     torch = None
-
-TARGET = 1.5
 
 # (label, lr_course factory, its kwargs); torch_step translates the kwargs.
 CASES = [
@@ -126,7 +125,7 @@ def median_ms(steps, repeats, evict=None):
     three timed ones in a row, so the arrays are where the step itself leaves them.
     """
     times = [[] for _ in steps]
-    for step in steps:  # first calls: allocations, the thread pool, torch's dispatch caches
+    for step in steps:  # first calls: allocations, torch's dispatch caches
         step()
     for _ in range(repeats):
         for step, record in zip(steps, times):
@@ -179,12 +178,11 @@ def table(size, dtypes, repeats, regimes, unit="ms"):
 
 
 def summarize(ratios, size):
-    """One line per way and regime: the largest ratio to torch, and whether it meets the target."""
-    print(f"\nlargest ratio to torch at {size:.0e} params (target <= {TARGET}):")
+    """One line per way and regime: the largest ratio to torch, and where it occurs."""
+    print(f"\nlargest ratio to torch at {size:.0e} params:")
     for regime, way in sorted({key[:2] for key in ratios}):
         worst = max((key for key in ratios if key[:2] == (regime, way)), key=ratios.get)
-        verdict = "meets" if ratios[worst] <= TARGET else "MISSES"
-        print(f"  {way:6s} {regime:4s}: {ratios[worst]:.2f} ({worst[2]}, {worst[3]}): {verdict} the target")
+        print(f"  {way:6s} {regime:4s}: {ratios[worst]:.2f} ({worst[2]}, {worst[3]})")
 
 
 def main(argv=None):
@@ -195,8 +193,7 @@ def main(argv=None):
                         help="a second table at about the course's model sizes (1e3; 0 skips it)")
     args = parser.parse_args(argv)
     print(f"time of one optimizer step (numpy {np.__version__}, python {sys.version.split()[0]}, "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"lr_course on {optimizers.get_num_threads()} threads)")
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if torch is None:
         print("torch not importable: lr_course figures only")
     else:

@@ -38,6 +38,7 @@ __all__ = [
     "steps_to_tolerance",
     "steps_to_tolerance_empirical",
     "noise_floor",
+    "mean_square_recursion",
 ]
 
 # lr * curvature within this relative distance of 1 or 2 counts as exactly 1 or 2, so that
@@ -518,3 +519,56 @@ def noise_floor(lr, curvature, sigma):
     with np.errstate(divide="ignore", invalid="ignore"):
         floor = np.where(stable, lr_arr * sigma**2 / (lam * (2.0 - h)), np.inf)
     return float(floor) if floor.ndim == 0 else floor
+
+
+def mean_square_recursion(lrs, curvature, sigma, v0):
+    r"""Exact mean square error of SGD with noisy gradients on a quadratic, step by step.
+
+    On :math:`f(x) = \tfrac12 \lambda x^2` with gradient :math:`\lambda x + \sigma \xi_t`,
+    :math:`\xi_t \sim N(0, 1)` independent, the step :math:`x_{t+1} = (1 - lr_t \lambda) x_t
+    - lr_t \sigma \xi_t` gives, for :math:`v_t = E[x_t^2]`:
+
+    .. math::  v_{t+1} = (1 - lr_t\,\lambda)^2\, v_t + lr_t^2\, \sigma^2
+
+    Key: ``lr_t = lrs[t]``, ``lambda = curvature``, ``v_0 = v0`` (``x0**2`` for a fixed
+    start). With a constant lr, :math:`v_t` tends to :func:`noise_floor`; under a decaying
+    schedule it follows the floor of the current lr with a lag. An n-D quadratic with
+    independent noise per coordinate is n of these: pass the eigenvalues (and the starts)
+    as arrays; the expected loss is ``0.5 * sum(curvature * v)`` over them.
+    A run that diverges overflows to ``inf`` without a warning.
+
+    Args:
+        lrs: the learning rate of each step, a 1-D sequence of finite numbers >= 0.
+        curvature: lambda, a finite number or an array of them (broadcast with v0).
+        sigma: the standard deviation of the gradient noise, >= 0.
+        v0: the mean square at step 0, >= 0 (a number or an array).
+
+    Returns:
+        The array ``[v_0, v_1, ..., v_T]`` with ``T = len(lrs)``, of shape
+        ``(T + 1,) + broadcast(curvature, v0).shape``.
+
+    >>> mean_square_recursion([0.5, 0.5], curvature=1.0, sigma=1.0, v0=4.0)  # 0.25 * 4 + 0.25
+    array([4.    , 1.25  , 0.5625])
+    """
+    lr_arr = np.asarray(lrs, dtype=float)
+    if lr_arr.ndim != 1 or not np.all(np.isfinite(lr_arr) & (lr_arr >= 0)):
+        raise ValueError(f"lrs must be a 1-D sequence of finite numbers >= 0, got {lrs!r}")
+    lam = np.asarray(curvature, dtype=float)
+    if not np.all(np.isfinite(lam)):
+        raise ValueError(f"curvature must be finite, got {curvature!r}")
+    try:
+        sigma = float(sigma)
+    except (TypeError, ValueError):
+        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}") from None
+    if not (math.isfinite(sigma) and sigma >= 0):
+        raise ValueError(f"sigma must be finite and >= 0, got {sigma!r}")
+    v = np.asarray(v0, dtype=float)
+    if not np.all(np.isfinite(v) & (v >= 0)):
+        raise ValueError(f"v0 must be finite and >= 0, got {v0!r}")
+    v = np.broadcast_to(v, np.broadcast_shapes(v.shape, lam.shape))
+    out = np.empty((lr_arr.size + 1,) + v.shape)
+    out[0] = v
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t, lr in enumerate(lr_arr):
+            out[t + 1] = (1 - lr * lam) ** 2 * out[t] + lr**2 * sigma**2
+    return out

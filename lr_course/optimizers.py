@@ -18,19 +18,12 @@ when ``scheduler.step()`` is called after each ``optimizer.step()``.
 Updates are silent about overflow: a diverging run gives inf or NaN params, as in
 PyTorch, for the caller to detect (``lr_course.training`` does).
 
-The arithmetic matches ``torch.optim`` (SGD, Adagrad, RMSprop, Adam, AdamW with
-``maximize=False``) to rounding; ``tests/test_optimizers.py`` replays traces recorded
-from PyTorch and agrees to 1e-12 relative. Where a formula is regrouped for speed (fewer
-passes over the arrays), a comment says so.
-
-Speed on large models: an update runs its arithmetic block by block over the flattened
-arrays, so that a block stays in cache through all of its operations, and large updates
-share the blocks among threads (see :mod:`lr_course._elementwise`). The results are
-bit-for-bit those of one thread. :func:`set_num_threads` sets the number of threads; by
-default it is ``LR_COURSE_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the cores this
-process may use. The course's own models are far too small to start a thread. Each
-optimizer also has ``step(params, grads, state)``, the same update done in place as
-``torch.optim`` does it, for when allocating new arrays at every update costs too much.
+Each update is a few lines of numpy that follow the equations of its docstring, with
+the operations in the order ``torch.optim`` does them (SGD, Adagrad, RMSprop, Adam,
+AdamW with ``maximize=False``), so ``tests/test_optimizers.py`` replays traces recorded
+from PyTorch and agrees to 1e-12 relative. Each optimizer also has
+``step(params, grads, state)``, the same update written into the given arrays, the way
+``torch.optim``'s ``optimizer.step()`` changes the model's tensors.
 """
 
 from __future__ import annotations
@@ -41,13 +34,10 @@ from typing import Any, Callable, NamedTuple, Union
 
 import numpy as np
 
-from ._elementwise import elementwise, get_num_threads, set_num_threads
-
 Schedule = Callable[[int], float]
 LearningRate = Union[float, Schedule]
 
-__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS",
-           "get_num_threads", "set_num_threads"]
+__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS"]
 
 
 class Optimizer(NamedTuple):
@@ -63,9 +53,9 @@ class Optimizer(NamedTuple):
         step: ``step(params, grads, state) -> None``, the same update done in place,
             as ``torch.optim``'s ``optimizer.step()`` does it: the new params and state
             overwrite the arrays of ``params`` and ``state``, and ``state["t"]`` goes up
-            by one. It gives bit-for-bit the numbers of ``update`` and saves allocating
-            new arrays, which counts only for large models. ``params`` and the state's
-            arrays must be C-contiguous, writeable float arrays of one dtype.
+            by one. It gives bit-for-bit the numbers of ``update``. ``params`` and the
+            state's arrays must be writeable numpy float arrays of one shape and dtype,
+            in separate memory.
     """
 
     init: Callable[[np.ndarray], dict]
@@ -122,20 +112,13 @@ def _lr_function(lr: LearningRate) -> Callable[[int], float]:
     return lr_at
 
 
-def _quietly(update):
-    """Run an update with numpy's overflow/invalid/divide warnings off.
-
-    Divergence is part of the course: a too-large lr sends the params to inf or NaN,
-    exactly as in PyTorch, and the caller (``lr_course.training``) detects it; a wall of
-    RuntimeWarnings from inside the optimizer would teach nothing.
-    """
-
-    @functools.wraps(update)
-    def quiet_update(params, grads, state):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return update(params, grads, state)
-
-    return quiet_update
+def _as_float_array(x, name: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.dtype.kind in "biu":
+        return x.astype(np.float64)
+    if x.dtype.kind != "f":
+        raise ValueError(f"{name} must be a real float array, got dtype {x.dtype}")
+    return x
 
 
 def _zeros_init(*names: str, fill: float = 0.0) -> Callable[[np.ndarray], dict]:
@@ -149,15 +132,6 @@ def _zeros_init(*names: str, fill: float = 0.0) -> Callable[[np.ndarray], dict]:
         return state
 
     return init
-
-
-def _as_float_array(x, name: str) -> np.ndarray:
-    x = np.asarray(x)
-    if x.dtype.kind in "biu":
-        return x.astype(np.float64)
-    if x.dtype.kind != "f":
-        raise ValueError(f"{name} must be a real float array, got dtype {x.dtype}")
-    return x
 
 
 def _prepare(params, grads, state) -> tuple[np.ndarray, np.ndarray, int]:
@@ -176,113 +150,63 @@ def _prepare(params, grads, state) -> tuple[np.ndarray, np.ndarray, int]:
     return p, g, int(t)
 
 
-def _state_arrays(state: dict, keys) -> dict:
-    """The state's arrays under ``keys``, by the name an error message should use."""
-    arrays = {}
-    for key in keys:
-        if key not in state:
-            raise ValueError(f"state has no {key!r}: pass the dict made by init(params) "
-                             f"or returned by the previous update, got keys {sorted(state)}")
-        arrays[f"state[{key!r}]"] = state[key]
-    return arrays
+def _state_array(state: dict, key: str, p: np.ndarray) -> np.ndarray:
+    """``state[key]`` checked against params: present, of params' shape, in params' dtype."""
+    if key not in state:
+        raise ValueError(f"state has no {key!r}: pass the dict made by init(params) "
+                         f"or returned by the previous update, got keys {sorted(state)}")
+    x = np.asarray(state[key])
+    if x.shape != p.shape:
+        raise ValueError(f"state[{key!r}] must have the shape of params {p.shape}, got {x.shape}")
+    return x.astype(p.dtype, copy=False)
 
 
-def _check_in_place(params, g: np.ndarray, outputs: dict) -> None:
-    """Refuse, with a ValueError naming it, an array that ``step`` could not overwrite safely."""
+def _check_in_place(params, state: dict, keys: tuple) -> None:
+    """Refuse, with a ValueError naming it, an array that ``step`` could not overwrite."""
     if not isinstance(params, np.ndarray) or params.dtype.kind != "f":
         raise ValueError("step updates params in place, so params must be a numpy float "
                          f"array, got {params!r:.80} (update accepts lists and ints)")
-    arrays = list(outputs.items())
+    arrays = [("params", params)] + [(f"state[{key!r}]", state.get(key)) for key in keys]
     for i, (name, x) in enumerate(arrays):
         if not isinstance(x, np.ndarray) or x.shape != params.shape or x.dtype != params.dtype:
             raise ValueError(f"step needs {name} to be an array of params' shape {params.shape} "
                              f"and dtype {params.dtype}, got {x!r:.80}")
-        if not (x.flags.c_contiguous and x.flags.writeable):
-            raise ValueError(f"step needs {name} to be C-contiguous and writeable; "
-                             "pass np.ascontiguousarray(...) or use update")
+        if not x.flags.writeable:
+            raise ValueError(f"step needs {name} to be writeable; pass a copy or use update")
         for other, y in arrays[:i]:
             if np.may_share_memory(x, y):
                 raise ValueError(f"step needs {name} and {other} in separate memory")
-        # grads may be params itself (every kernel writes new params last), nothing else
-        if np.may_share_memory(g, x) and not (g is params and x is params):
-            raise ValueError(f"step needs grads and {name} in separate memory")
 
 
-def _optimizer_functions(plan, keys: tuple, first_reads: tuple | None = None):
-    """Build ``update`` (pure) and ``step`` (in place) from one plan of the arithmetic.
+def _pure_and_in_place(update: Callable, keys: tuple) -> tuple[Callable, Callable]:
+    """``update`` with numpy's overflow warnings off, and ``step``, the same written in place.
 
-    ``plan(t)`` returns the kernel of update number t + 1. ``kernel(p, g, old, new_p,
-    new, scratch)`` works on one block of the flattened arrays (see
-    :mod:`lr_course._elementwise`): it reads the params ``p``, the grads ``g`` and
-    ``old``, the state arrays by key, and fills ``new_p`` and ``new``, the new state
-    arrays by key, using the two work arrays in ``scratch``. ``keys`` names the state's
-    arrays; the kernel reads them all, except that at t = 0 it reads only
-    ``first_reads`` (default: all).
-
-    So that ``step`` may pass the same arrays as old and new, a kernel writes an
-    element of ``new[key]`` only after its last read of that element of ``old[key]``,
-    and writes ``new_p`` last of all.
+    Divergence is part of the course: a too-large lr sends the params to inf or NaN,
+    exactly as in PyTorch, and the caller (``lr_course.training``) detects it; a wall of
+    RuntimeWarnings from inside the optimizer would teach nothing.
     """
-    first_reads = keys if first_reads is None else first_reads
 
-    def run(params, grads, state, in_place: bool):
-        p, g, t = _prepare(params, grads, state)
-        reads = keys if t > 0 else first_reads
-        kernel = plan(t)
+    @functools.wraps(update)
+    def quiet_update(params, grads, state):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            new_params, new_state = update(params, grads, state)
+        # numpy gives a scalar for arithmetic on 0-d arrays: hand back arrays, as for any shape
+        arrays = {key: np.asarray(value) for key, value in new_state.items() if key != "t"}
+        return np.asarray(new_params), {"t": new_state["t"], **arrays}
 
-        def block(out, inp, scratch):
-            kernel(inp[0], inp[1], dict(zip(reads, inp[2:])), out[0], dict(zip(keys, out[1:])),
-                   scratch)
-
-        inputs = {"params": p, "grads": g, **_state_arrays(state, reads)}
-        if not in_place:
-            new_p, *arrays = elementwise(block, inputs, n_outputs=1 + len(keys), n_scratch=2)
-            return new_p, {"t": t + 1, **dict(zip(keys, arrays))}
-        outputs = {"params": params, **_state_arrays(state, keys)}
-        _check_in_place(params, g, outputs)
-        elementwise(block, inputs, n_outputs=len(outputs), n_scratch=2, out=list(outputs.values()))
-        state["t"] = t + 1
-        return None
-
-    @_quietly
-    def update(params, grads, state):
-        return run(params, grads, state, in_place=False)
-
-    @_quietly
     def step(params, grads, state):
-        return run(params, grads, state, in_place=True)
+        new_params, new_state = quiet_update(params, grads, state)  # checks the arguments
+        _check_in_place(params, state, keys)
+        params[...] = new_params
+        for key in keys:
+            state[key][...] = new_state[key]
+        state["t"] = new_state["t"]
 
-    return update, step
-
-
-def _plus_weight_decay(g: np.ndarray, p: np.ndarray, weight_decay: float, out: np.ndarray) -> np.ndarray:
-    """g + weight_decay * p, into out (torch's L2 penalty folded into the gradient)."""
-    np.multiply(p, weight_decay, out=out)
-    out += g
-    return out
-
-
-def _ema(out: np.ndarray, old: np.ndarray, new: np.ndarray, decay: float,
-         scratch: np.ndarray) -> None:
-    """out = decay * old + (1 - decay) * new (an exponential moving average); out may be old."""
-    # Written as old + (1 - decay) * (new - old), torch's lerp_
-    np.subtract(new, old, out=scratch)
-    scratch *= 1.0 - decay
-    np.add(old, scratch, out=out)
-
-
-def _ema_of_square(out: np.ndarray, old: np.ndarray, g: np.ndarray, decay: float,
-                   scratch: np.ndarray) -> None:
-    """out = decay * old + (1 - decay) * g**2; out may be old; scratch is overwritten."""
-    np.multiply(old, decay, out=out)
-    np.multiply(g, g, out=scratch)
-    scratch *= 1.0 - decay
-    out += scratch
+    return quiet_update, step
 
 
 # ---------------------------------------------------------------------------------------
 # SGD
-
 
 def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
         nesterov: bool = False, weight_decay: float = 0.0) -> Optimizer:
@@ -338,35 +262,23 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("nesterov=True needs momentum > 0 and dampening == 0, "
                          f"got momentum={momentum!r}, dampening={dampening!r}")
+    mu, tau, lam = momentum, dampening, weight_decay
 
-    def plan(t):
-        lr_t = lr_at(t)
-
-        def kernel(p, g, old, new_p, new, scratch):
-            if weight_decay != 0:
-                g = _plus_weight_decay(g, p, weight_decay, out=scratch[0])
-            if momentum == 0:
-                direction = g
-            else:
-                velocity = new["velocity"]
-                if t == 0:
-                    velocity[...] = g
-                else:
-                    np.multiply(old["velocity"], momentum, out=velocity)
-                    if dampening == 0:
-                        velocity += g
-                    else:
-                        velocity += np.multiply(g, 1.0 - dampening, out=scratch[1])
-                direction = velocity
-                if nesterov:
-                    direction = np.multiply(velocity, momentum, out=scratch[1])
-                    direction += g
-            np.add(p, np.multiply(direction, -lr_t, out=scratch[1]), out=new_p)
-
-        return kernel
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        if lam != 0:
+            g = g + lam * p
+        if mu == 0:
+            return p - lr_at(t) * g, {"t": t + 1}
+        if t == 0:
+            b = g.copy()  # the first velocity is the gradient itself, undamped
+        else:
+            b = mu * _state_array(state, "velocity", p) + (1 - tau) * g
+        d = g + mu * b if nesterov else b
+        return p - lr_at(t) * d, {"t": t + 1, "velocity": b}
 
     keys = ("velocity",) if momentum else ()
-    update, step = _optimizer_functions(plan, keys, first_reads=())
+    update, step = _pure_and_in_place(update, keys)
     if nesterov:
         name = f"SGD (Nesterov {momentum:g})"
     elif momentum:
@@ -427,27 +339,19 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
     weight_decay = _number("weight_decay", weight_decay)
     initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
     eps = _number("eps", eps)
+    kappa, lam = lr_decay, weight_decay
 
     def lr_at(t: int) -> float:
-        return base_lr_at(t) / (1.0 + t * lr_decay)
+        return base_lr_at(t) / (1.0 + t * kappa)
 
-    def plan(t):
-        lr_t = lr_at(t)
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        if lam != 0:
+            g = g + lam * p
+        s = _state_array(state, "sum_sq", p) + g * g
+        return p - lr_at(t) * (g / (np.sqrt(s) + eps)), {"t": t + 1, "sum_sq": s}
 
-        def kernel(p, g, old, new_p, new, scratch):
-            if weight_decay != 0:
-                g = _plus_weight_decay(g, p, weight_decay, out=scratch[1])
-            sum_sq = np.add(old["sum_sq"], np.multiply(g, g, out=scratch[0]), out=new["sum_sq"])
-            denom = np.sqrt(sum_sq, out=scratch[0])
-            denom += eps
-            direction = np.divide(g, denom, out=denom)
-            direction *= -lr_t
-            np.add(p, direction, out=new_p)
-
-        return kernel
-
-    update, step = _optimizer_functions(plan, ("sum_sq",))
-
+    update, step = _pure_and_in_place(update, ("sum_sq",))
     return Optimizer(_zeros_init("sum_sq", fill=initial_accumulator_value), update, lr_at,
                      "Adagrad",
                      dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
@@ -507,37 +411,27 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
     weight_decay = _number("weight_decay", weight_decay)
     momentum = _number("momentum", momentum)
     centered = _flag("centered", centered)
+    mu, lam = momentum, weight_decay
+
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        if lam != 0:
+            g = g + lam * p
+        new_state = {"t": t + 1}
+        s = new_state["avg_sq"] = rho * _state_array(state, "avg_sq", p) + (1 - rho) * (g * g)
+        if centered:
+            a_old = _state_array(state, "avg_grad", p)
+            a = new_state["avg_grad"] = a_old + (1 - rho) * (g - a_old)  # torch's lerp
+            r = np.sqrt(s - a * a) + eps
+        else:
+            r = np.sqrt(s) + eps
+        if mu > 0:
+            b = new_state["momentum_buffer"] = mu * _state_array(state, "momentum_buffer", p) + g / r
+            return p - lr_at(t) * b, new_state
+        return p - lr_at(t) * (g / r), new_state
 
     keys = ("avg_sq",) + (("avg_grad",) if centered else ()) + (("momentum_buffer",) if momentum else ())
-
-    def plan(t):
-        lr_t = lr_at(t)
-
-        def kernel(p, g, old, new_p, new, scratch):
-            if weight_decay != 0:
-                g = _plus_weight_decay(g, p, weight_decay, out=scratch[1])
-            _ema_of_square(new["avg_sq"], old["avg_sq"], g, rho, scratch[0])
-            denom = scratch[0]
-            if centered:
-                avg_grad = new["avg_grad"]
-                _ema(avg_grad, old["avg_grad"], g, rho, scratch[0])
-                np.multiply(avg_grad, avg_grad, out=denom)
-                np.subtract(new["avg_sq"], denom, out=denom)
-                np.sqrt(denom, out=denom)
-            else:
-                np.sqrt(new["avg_sq"], out=denom)
-            denom += eps
-            scaled = np.divide(g, denom, out=denom)  # g / r, reusing r's memory
-            if momentum > 0:
-                buf = np.multiply(old["momentum_buffer"], momentum, out=new["momentum_buffer"])
-                buf += scaled
-                scaled = buf
-            np.add(p, np.multiply(scaled, -lr_t, out=scratch[0]), out=new_p)
-
-        return kernel
-
-    update, step = _optimizer_functions(plan, keys)
-
+    update, step = _pure_and_in_place(update, keys)
     name = "RMSprop" + (" (centered)" if centered else "")
     return Optimizer(_zeros_init(*keys), update, lr_at, name,
                      dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
@@ -549,51 +443,37 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
 
 
 def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) -> Optimizer:
+    """Adam (``decoupled=False``) or AdamW: the factories below check and document."""
     lr_at = _lr_function(lr)
     beta1 = _number("beta1", beta1, high=1.0, high_open=True)
     beta2 = _number("beta2", beta2, high=1.0, high_open=True)
     eps = _number("eps", eps)
     weight_decay = _number("weight_decay", weight_decay)
     amsgrad = _flag("amsgrad", amsgrad)
+    lam = weight_decay
+
+    def update(params, grads, state):
+        p, g, t = _prepare(params, grads, state)
+        lr_t, k = lr_at(t), t + 1  # the equations count updates from 1
+        if lam != 0 and decoupled:
+            p = p * (1 - lr_t * lam)  # AdamW shrinks the params, outside the averages
+        elif lam != 0:
+            g = g + lam * p
+        # 1. the two moving averages (m as torch's lerp)
+        m_old = _state_array(state, "m", p)
+        m = m_old + (1 - beta1) * (g - m_old)
+        v = beta2 * _state_array(state, "v", p) + (1 - beta2) * (g * g)
+        new_state = {"t": k, "m": m, "v": v}
+        if amsgrad:
+            v = new_state["v_max"] = np.maximum(_state_array(state, "v_max", p), v)
+        # 2. their bias corrections (both start at 0): m / (1 - beta1**k), sqrt(v / (1 - beta2**k))
+        m_hat = m / (1 - beta1 ** k)
+        sqrt_v_hat = np.sqrt(v) / math.sqrt(1 - beta2 ** k)
+        # 3. the step
+        return p - lr_t * (m_hat / (sqrt_v_hat + eps)), new_state
 
     keys = ("m", "v", "v_max") if amsgrad else ("m", "v")
-
-    def plan(t):
-        lr_t = lr_at(t)
-        k = t + 1  # the equations count updates from 1
-        # 1. bias corrections of the two moving averages (both start at 0)
-        bias1 = 1.0 - beta1 ** k
-        sqrt_bias2 = math.sqrt(1.0 - beta2 ** k)
-        # 2. m_hat / (sqrt(v_hat) + eps) = (sqrt_bias2 / bias1) * m / (sqrt(v) + eps * sqrt_bias2):
-        #    the corrections move onto scalars (the ordering in Section 2 of the paper),
-        #    which saves a pass over the arrays; equal to the direct form up to rounding
-        eps_scaled = eps * sqrt_bias2
-        step_scale = -lr_t * sqrt_bias2 / bias1
-
-        def kernel(p, g, old, new_p, new, scratch):
-            if weight_decay != 0 and not decoupled:
-                g = _plus_weight_decay(g, p, weight_decay, out=scratch[1])
-            _ema(new["m"], old["m"], g, beta1, scratch[0])
-            _ema_of_square(new["v"], old["v"], g, beta2, scratch[0])
-            v_used = new["v"]
-            if amsgrad:
-                v_used = np.maximum(old["v_max"], new["v"], out=new["v_max"])
-            denom = np.sqrt(v_used, out=scratch[0])
-            denom += eps_scaled
-            direction = np.divide(new["m"], denom, out=denom)
-            # 3. the step, lr times the corrected ratio
-            direction *= step_scale
-            if decoupled and weight_decay != 0:
-                # AdamW shrinks the params before the Adam step, outside the averages
-                np.multiply(p, 1.0 - lr_t * weight_decay, out=new_p)
-                new_p += direction
-            else:
-                np.add(p, direction, out=new_p)
-
-        return kernel
-
-    update, step = _optimizer_functions(plan, keys)
-
+    update, step = _pure_and_in_place(update, keys)
     name = ("AdamW" if decoupled else "Adam") + (" (AMSGrad)" if amsgrad else "")
     return Optimizer(_zeros_init(*keys), update, lr_at, name,
                      dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["History", "noisy_sgd_runs", "train"]
+__all__ = ["History", "noisy_sgd_runs", "train", "train_on_plateau"]
 
 
 @dataclass
@@ -99,6 +99,23 @@ class History:
         """Wall seconds of training work for the whole run."""
         return float(self.time[-1])
 
+    def evaluated(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The steps at which the run was evaluated, with the validation loss and metric there.
+
+        Returns:
+            ``(steps, val_loss, val_metric)``: the indices k where ``val_metric[k]`` is not
+            NaN, in order, and ``val_loss`` and ``val_metric`` at them. Empty arrays if the
+            run was never evaluated.
+
+        >>> h = History(loss=np.zeros(4), lr=np.zeros(4), val_loss=np.array([2.0, np.nan, 1.0, 0.5]),
+        ...             val_metric=np.array([0.1, np.nan, 0.6, 0.7]), time=np.zeros(4),
+        ...             final_params=np.zeros(1))
+        >>> h.evaluated()
+        (array([0, 2, 3]), array([2. , 1. , 0.5]), array([0.1, 0.6, 0.7]))
+        """
+        steps = np.flatnonzero(~np.isnan(self.val_metric))
+        return steps, self.val_loss[steps], self.val_metric[steps]
+
     def to_dict(self) -> dict:
         """Plain Python lists and numbers (NaN/inf kept as floats), e.g. for ``json.dump``."""
         out = {}
@@ -130,7 +147,7 @@ def _batches(num_train, batch_size, rng):
 
 def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, rng=None,
           num_epochs=None, eval_every=0, eval_split="val", record_params=False, blowup=1e6,
-          callback=None) -> History:
+          callback=None, on_eval=None) -> History:
     r"""Train ``params`` on ``problem`` with ``optimizer`` and return the :class:`History`.
 
     Each step k computes the loss and gradient at the current params (on a minibatch or the
@@ -168,6 +185,8 @@ def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, r
         callback: ``callback(step, params, loss)`` after each entry is recorded (not at a
             diverged one); return True to stop early. For example, feed a
             ``schedules.ReduceOnPlateau`` whose ``lr`` the optimizer's schedule reads.
+        on_eval: ``on_eval(step, val_loss, val_metric)`` right after each evaluation, before
+            the callback and before the lr of that step is read (see :func:`train_on_plateau`).
 
     Returns:
         The :class:`History` of the run.
@@ -206,6 +225,8 @@ def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, r
         raise ValueError(f"rng must be a numpy.random.Generator or None, got {rng!r}")
     if callback is not None and not callable(callback):
         raise ValueError(f"callback must be callable or None, got {callback!r}")
+    if on_eval is not None and not callable(on_eval):
+        raise ValueError(f"on_eval must be callable or None, got {on_eval!r}")
 
     batches = None
     if batch_size is not None:
@@ -269,6 +290,8 @@ def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, r
                 val_loss, val_metric = problem.evaluate(params, split=eval_split)
                 val_losses.append(float(val_loss))
                 val_metrics.append(float(val_metric))
+                if on_eval is not None:
+                    on_eval(k, val_losses[-1], val_metrics[-1])
             else:
                 val_losses.append(math.nan)
                 val_metrics.append(math.nan)
@@ -299,6 +322,59 @@ def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, r
         params=np.array(trajectory) if record_params else None,
         name=getattr(optimizer, "name", ""),
     )
+
+
+def train_on_plateau(problem, make_optimizer, plateau, params=None, num_steps=None, *,
+                     eval_every, monitor="loss", **kwargs) -> History:
+    """Train with an lr that a ``ReduceOnPlateau`` cuts when the validation result stalls.
+
+    At every evaluation (each ``eval_every``-th step and the last) the validation loss, or the
+    metric, is fed to ``plateau.step``; the optimizer's lr is the plateau itself, so the new
+    lr applies from the update of that same step on, as in a PyTorch loop that calls
+    ``scheduler.step(val_loss)`` after validating and before the next ``optimizer.step()``.
+
+    Args:
+        problem: a model with ``evaluate`` (see :func:`train`).
+        make_optimizer: ``lr -> Optimizer``, e.g. ``lambda lr: optimizers.sgd(lr=lr)``; it is
+            called once, with ``plateau`` as the lr.
+        plateau: a :class:`lr_course.schedules.ReduceOnPlateau`; it keeps its state after the
+            run (``plateau.lr`` is the last lr).
+        params, num_steps: as in :func:`train`.
+        eval_every: evaluate (and feed the plateau) every this many steps, >= 1.
+        monitor: ``"loss"`` feeds the validation loss (the plateau's mode must be ``"min"``),
+            ``"metric"`` the validation accuracy (mode ``"max"``).
+        **kwargs: the other arguments of :func:`train` (batch_size, rng, ...).
+
+    Returns:
+        The :class:`History` of the run; ``History.lr`` shows the cuts.
+
+    >>> from lr_course.models import LogisticRegression
+    >>> from lr_course.optimizers import sgd
+    >>> from lr_course.schedules import ReduceOnPlateau
+    >>> plateau = ReduceOnPlateau(2.0, factor=0.5, patience=0)
+    >>> h = train_on_plateau(LogisticRegression(), lambda lr: sgd(lr=lr), plateau, num_steps=60,
+    ...                      eval_every=10, batch_size=16)
+    >>> bool(h.lr[0] == 2.0 and h.lr[-1] < 2.0 and np.all(np.diff(h.lr) <= 0))
+    True
+    """
+    if not (hasattr(plateau, "step") and callable(plateau)):
+        raise ValueError(f"plateau must be a schedules.ReduceOnPlateau, got {plateau!r}")
+    if monitor not in ("loss", "metric"):
+        raise ValueError(f"monitor must be 'loss' or 'metric', got {monitor!r}")
+    wanted = "min" if monitor == "loss" else "max"
+    if getattr(plateau, "mode", wanted) != wanted:
+        raise ValueError(f"monitor={monitor!r} needs a plateau with mode={wanted!r}, "
+                         f"got mode={plateau.mode!r}")
+    if isinstance(eval_every, bool) or not isinstance(eval_every, (int, np.integer)) or eval_every < 1:
+        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
+    if not callable(make_optimizer):
+        raise ValueError(f"make_optimizer must be a function lr -> Optimizer, got {make_optimizer!r}")
+
+    def feed(step, val_loss, val_metric):
+        plateau.step(val_loss if monitor == "loss" else val_metric)
+
+    return train(problem, make_optimizer(plateau), params, num_steps, eval_every=eval_every,
+                 on_eval=feed, **kwargs)
 
 
 def noisy_sgd_runs(lrs, curvature, sigma, x0, num_runs, rng, blowup=1e8):

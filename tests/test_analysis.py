@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lr_course import analysis
+from lr_course import analysis, training
 from lr_course.problems import NoisyGradient, Quadratic
 
 
@@ -364,3 +364,51 @@ def test_noise_floor_shape_grows_with_lr_and_is_inf_when_unstable():
     assert analysis.noise_floor(0.1, 1.0, 0.0) == 0.0
     np.testing.assert_allclose(analysis.noise_floor(0.1, np.array([1.0, 2.0]), 1.0),
                                [0.1 / 1.9, 0.1 / (2 * 1.8)])
+
+
+# --------------------------------------------------------------------------- mean-square recursion
+
+
+def test_mean_square_recursion_has_the_closed_form_for_a_constant_lr():
+    """v_t = floor + (v0 - floor) (1 - lr lambda)^(2t), which tends to the noise floor."""
+    lr, lam, sigma, v0 = 0.3, 2.0, 0.8, 5.0
+    v = analysis.mean_square_recursion(np.full(60, lr), lam, sigma, v0)
+    floor = analysis.noise_floor(lr, lam, sigma)
+    t = np.arange(61)
+    np.testing.assert_allclose(v, floor + (v0 - floor) * (1 - lr * lam) ** (2 * t), rtol=1e-12)
+    assert v.shape == (61,) and v[0] == v0
+
+
+def test_mean_square_recursion_matches_many_seeded_runs_under_a_schedule():
+    lrs = np.concatenate([np.full(30, 0.5), np.full(30, 0.1), np.full(30, 0.02)])
+    lam, sigma, x0, runs = 1.5, 1.0, 2.0, 20_000
+    mean_loss, diverged_at = training.noisy_sgd_runs(lrs, lam, sigma, x0, runs,
+                                                     np.random.default_rng(5))
+    predicted = analysis.mean_square_recursion(lrs, lam, sigma, x0**2)
+    assert diverged_at is None
+    # E[x^2] from the mean loss 0.5 lambda E[x^2]; 20000 runs: a few per cent of noise
+    np.testing.assert_allclose(2 * mean_loss / lam, predicted, rtol=0.06)
+
+
+def test_mean_square_recursion_runs_per_coordinate_and_overflows_quietly():
+    lam = np.array([1.0, 4.0])
+    v = analysis.mean_square_recursion([0.1, 0.2], lam, 0.5, np.array([1.0, 9.0]))
+    assert v.shape == (3, 2)
+    for i in range(2):  # each coordinate is the 1-D recursion
+        np.testing.assert_array_equal(v[:, i], analysis.mean_square_recursion([0.1, 0.2], lam[i], 0.5,
+                                                                              [1.0, 9.0][i]))
+    np.testing.assert_array_equal(analysis.mean_square_recursion([], 1.0, 1.0, 2.0), [2.0])
+    with np.errstate(all="raise"):  # a diverging lr gives inf, no warning escapes
+        v = analysis.mean_square_recursion(np.full(2000, 3.0), 1.0, 1.0, 1.0)
+    assert np.isinf(v[-1]) and v[1] == 4.0 + 9.0
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(lrs=[0.1, -0.1]), "lrs"), (dict(lrs=[[0.1]]), "lrs"), (dict(lrs=[np.nan]), "lrs"),
+    (dict(curvature=np.inf), "curvature"), (dict(sigma=-1.0), "sigma"),
+    (dict(sigma="loud"), "sigma"), (dict(v0=-1.0), "v0"), (dict(v0=[1.0, np.nan]), "v0"),
+])
+def test_mean_square_recursion_bad_args(kwargs, name):
+    args = dict(lrs=[0.1], curvature=1.0, sigma=1.0, v0=1.0) | kwargs
+    with pytest.raises(ValueError, match=name):
+        analysis.mean_square_recursion(**args)

@@ -495,22 +495,42 @@ def test_step_refuses_what_it_cannot_overwrite():
     z = np.zeros(4)
     assert "numpy float array" in _step_error(opt, [0.0, 0.0], [1.0, 1.0], opt.init(np.zeros(2)))
     assert "numpy float array" in _step_error(opt, np.zeros(4, dtype=int), z, opt.init(z))
-    strided = np.zeros(8)[::2]
-    assert "params to be C-contiguous" in _step_error(opt, strided, z, opt.init(z))
     frozen = np.zeros(4)
     frozen.flags.writeable = False
-    assert "params to be C-contiguous and writeable" in _step_error(opt, frozen, z, opt.init(z))
+    assert "params to be writeable" in _step_error(opt, frozen, z, opt.init(z))
     state32 = opt.init(np.zeros(4, dtype=np.float32))
     assert "state['m']" in _step_error(opt, np.zeros(4), z, state32)
     state = opt.init(z)
     state["v"] = state["m"]
     assert "state['v'] and state['m'] in separate memory" in _step_error(opt, np.zeros(4), z, state)
     state = opt.init(z)
-    assert "grads and state['m']" in _step_error(opt, np.zeros(4), state["m"][:], state)
-    assert "grads and state['v']" in _step_error(opt, np.zeros(4), state["v"], state)
+    params = np.zeros(4)
+    state["m"] = params
+    assert "state['m'] and params in separate memory" in _step_error(opt, params, z, state)
     state = opt.init(z)
     del state["v"]
     assert "state has no 'v'" in _step_error(opt, np.zeros(4), z, state)
+
+
+def test_step_overwrites_strided_arrays_and_reads_grads_that_alias_the_state():
+    """step computes the whole update before it writes, so views and aliased grads are safe."""
+    opt = adam(lr=0.1)
+    grads = np.array([1.0, -2.0, 3.0, 0.5])
+    expected, expected_state = opt.update(np.ones(4), grads, opt.init(np.ones(4)))
+    buffer = np.ones(8)
+    params = buffer[::2]  # a strided view
+    state = opt.init(params)
+    opt.step(params, grads, state)
+    np.testing.assert_array_equal(buffer[::2], expected)
+    np.testing.assert_array_equal(buffer[1::2], np.ones(4))
+    state = opt.init(np.ones(4))
+    state["m"][...] = grads  # grads read from the state's own array, which step overwrites
+    expected, expected_state = opt.update(np.ones(4), grads, state)
+    params = np.ones(4)
+    assert opt.step(params, state["m"], state) is None
+    np.testing.assert_array_equal(params, expected)
+    for key in ("m", "v"):
+        np.testing.assert_array_equal(state[key], expected_state[key])
 
 
 def test_a_refused_step_changes_nothing():

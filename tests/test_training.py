@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from lr_course import schedules
+from lr_course import schedules, training
 from lr_course.models import LogisticRegression
 from lr_course.optimizers import adam, sgd
 from lr_course.problems import NoisyGradient, Quadratic
@@ -281,3 +281,66 @@ def test_noisy_sgd_runs_reports_divergence():
     loss, diverged_at = noisy_sgd_runs(np.full(100, 2.5), 1.0, 0.1, 1.0, 4,
                                        np.random.default_rng(0))
     assert diverged_at is not None and len(loss) == diverged_at + 1 and loss[-1] > 1e8
+
+
+# --------------------------------------------------------------------------- evaluated, plateau
+
+
+def test_evaluated_gives_the_evaluation_steps_and_their_values(model):
+    h = train(model, sgd(lr=0.1), num_steps=25, eval_every=10)
+    steps, val_loss, val_metric = h.evaluated()
+    assert steps.tolist() == [0, 10, 20, 25]
+    np.testing.assert_array_equal(val_loss, h.val_loss[[0, 10, 20, 25]])
+    np.testing.assert_array_equal(val_metric, h.val_metric[[0, 10, 20, 25]])
+    assert not np.any(np.isnan(val_loss)) and val_metric[-1] == h.final_val
+    steps, val_loss, val_metric = train(Quadratic([1.0]), sgd(lr=0.1), num_steps=5).evaluated()
+    assert steps.size == val_loss.size == val_metric.size == 0
+
+
+def test_train_on_plateau_equals_the_hand_written_loop(model):
+    """The loop lesson 04 used to write: a callback evaluating and feeding the plateau."""
+    kwargs = dict(num_steps=120, batch_size=16, rng=np.random.default_rng(4))
+    by_hand = schedules.ReduceOnPlateau(2.0, factor=0.3, patience=1)
+
+    def feed(step, params, loss):
+        if step % 20 == 0 or step == 120:
+            by_hand.step(model.evaluate(params, "val")[0])
+
+    expected = train(model, sgd(lr=by_hand), eval_every=20, callback=feed, **kwargs)
+    plateau = schedules.ReduceOnPlateau(2.0, factor=0.3, patience=1)
+    h = training.train_on_plateau(model, lambda lr: sgd(lr=lr), plateau, eval_every=20,
+                                  num_steps=120, batch_size=16, rng=np.random.default_rng(4))
+    np.testing.assert_array_equal(h.lr, expected.lr)
+    np.testing.assert_array_equal(h.loss, expected.loss)
+    assert plateau.lr == by_hand.lr and plateau.lr < 2.0
+    cuts = np.flatnonzero(np.diff(h.lr) < 0) + 1
+    assert cuts.size >= 1 and np.all(cuts % 20 == 0)  # the lr moves only at an evaluation
+
+
+def test_train_on_plateau_can_watch_the_accuracy(model):
+    fed = []
+
+    class Spy(schedules.ReduceOnPlateau):
+        def step(self, metric):
+            fed.append(metric)
+            return super().step(metric)
+
+    h = training.train_on_plateau(model, lambda lr: sgd(lr=lr), Spy(0.5, mode="max"),
+                                  num_steps=30, eval_every=10, monitor="metric")
+    assert fed == h.evaluated()[2].tolist()
+    fed.clear()
+    h = training.train_on_plateau(model, lambda lr: sgd(lr=lr), Spy(0.5), num_steps=30,
+                                  eval_every=10)
+    assert fed == h.evaluated()[1].tolist() and len(fed) == 4
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(plateau=0.1), "plateau"), (dict(monitor="val"), "monitor"),
+    (dict(monitor="metric"), "mode"), (dict(eval_every=0), "eval_every"),
+    (dict(eval_every=True), "eval_every"), (dict(make_optimizer=sgd()), "make_optimizer"),
+])
+def test_train_on_plateau_bad_args(model, kwargs, name):
+    args = dict(make_optimizer=lambda lr: sgd(lr=lr), plateau=schedules.ReduceOnPlateau(0.1),
+                eval_every=5) | kwargs
+    with pytest.raises(ValueError, match=name):
+        training.train_on_plateau(model, num_steps=5, **args)

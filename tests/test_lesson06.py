@@ -2,8 +2,8 @@
 
 import pytest
 
-from lr_course import quiz
-from lr_course.selfcheck import load_progress, progress_report
+from lr_course.lessons import lesson06 as quiz
+from lr_course.lessons import load_progress, progress_report
 
 
 @pytest.fixture(autouse=True)

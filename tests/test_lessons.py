@@ -6,8 +6,9 @@ import re
 import numpy as np
 import pytest
 
-from lr_course import selfcheck
-from lr_course.selfcheck import check_answer, load_progress, progress_report
+from lr_course import lessons
+from lr_course.lessons import check_answer, load_progress, progress_report
+from lr_course.lessons.exercise import ExerciseSet
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +61,7 @@ WRONG = {
 
 
 def ids_of_lessons_00_03():
-    return sorted(i for i in selfcheck._registry() if i[:2] in {"00", "01", "02", "03"})
+    return sorted(i for i in lessons.exercises() if i[:2] in {"00", "01", "02", "03"})
 
 
 def test_every_exercise_of_lessons_00_03_is_covered_here():
@@ -139,10 +140,19 @@ def test_modifying_inputs_is_caught():
 def test_unknown_exercise_names_the_argument():
     with pytest.raises(ValueError, match="exercise_id"):
         check_answer("01.nope", 1.0)
-    with pytest.raises(ValueError, match="exercise_id"):
-        selfcheck.exercise("99.new", "a lesson that does not exist")
+    with pytest.raises(ValueError, match="lesson"):
+        ExerciseSet("7", "a lesson number that is not two digits")
+    with pytest.raises(ValueError, match="name"):
+        ExerciseSet("07", "new").add("Not A Name", "bad name")
+    lesson01 = lessons.exercise_sets()[1]
     with pytest.raises(ValueError, match="registered twice"):
-        selfcheck.exercise("01.critical_lr", "again")(lambda answer, verdict: None)
+        lesson01.add("critical_lr", "again")(lambda answer, verdict: None)
+
+
+def test_the_registry_follows_the_lesson_modules_in_order():
+    numbers = [s.lesson for s in lessons.exercise_sets()]
+    assert numbers == [name[-2:] for name in lessons.LESSON_MODULES] == sorted(numbers)
+    assert all(i.startswith(s.lesson + ".") for s in lessons.exercise_sets() for i in s.exercises)
 
 
 def test_a_pass_is_recorded_and_counted(progress_file):
@@ -198,9 +208,9 @@ def test_unwritable_record_never_breaks_a_check(tmp_path, monkeypatch):
 
 def test_reset_and_show_progress(progress_file, capsys):
     check_answer("00.one_step", 2.4)
-    selfcheck.reset_progress()
+    lessons.reset_progress()
     assert progress_report().done == 0
-    selfcheck.show_progress()  # outside IPython it prints
+    lessons.show_progress()  # outside IPython it prints
     out = capsys.readouterr().out
     assert "Start here" in out and "Review" in out
     assert "<table>" in progress_report()._repr_html_()
@@ -212,7 +222,7 @@ def test_lessons_and_registry_agree():
 
     import nbformat
 
-    registry = selfcheck._registry()
+    registry = lessons.exercises()
     notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
     used = {}
     for path in notebooks:

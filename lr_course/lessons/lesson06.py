@@ -1,15 +1,14 @@
-"""The review quiz and the self-scored written answers of lesson 06.
+"""Lesson 06, the review: a quiz that explains every option, and self-scored written answers.
 
 A quiz question is shown with ``show("06.q_threshold")`` and answered with
 ``answer("06.q_threshold", "b")``: the reply says whether the choice is right and *why that
 option* is right or wrong, so a wrong guess still teaches something. A written answer is
-compared with the model answer in the lesson and scored against its rubric with
+compared with the model answer and scored against its rubric with
 ``self_score("06.written_convergence", {"criterion": points, ...})``.
 
-Both go through :func:`lr_course.selfcheck.check_answer`, so a right choice or a passing
-self-score lands in the same progress record as every other exercise (the questions are
-registered as exercises of lesson 06 by :mod:`lr_course.exercises.lessons_04_06`).
-No widgets here: a plain function call works in every front end and in a headless run.
+Both are exercises of lesson 06 (:data:`EXERCISES`), so a right choice or a passing
+self-score lands in the same progress record as every other exercise. No widgets here: a
+plain function call works in every front end and in a headless run.
 """
 
 from __future__ import annotations
@@ -17,7 +16,12 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-__all__ = ["Question", "Rubric", "QUESTIONS", "RUBRICS", "show", "answer", "show_rubric", "self_score"]
+from lr_course.lessons.exercise import ExerciseSet
+
+__all__ = ["Question", "Rubric", "QUESTIONS", "RUBRICS", "EXERCISES", "show", "answer",
+           "show_rubric", "self_score"]
+
+EXERCISES = ExerciseSet("06", "Review")
 
 
 @dataclass(frozen=True)
@@ -273,15 +277,13 @@ def answer(question_id: str, choice, *, record: bool = True):
         record: whether a right answer is written to the progress record.
 
     Returns:
-        A :class:`lr_course.selfcheck.Feedback` (renders as right / wrong / hint).
+        A :class:`~lr_course.lessons.feedback.Feedback` (renders as right / wrong / hint).
 
     >>> answer("06.q_threshold", ..., record=False).status
     'unanswered'
     """
-    from lr_course.selfcheck import check_answer
-
     _lookup(QUESTIONS, question_id, "question_id")
-    return check_answer(question_id, choice, record=record)
+    return EXERCISES.check(question_id, choice, record=record)
 
 
 def show_rubric(rubric_id: str) -> Rubric:
@@ -299,22 +301,20 @@ def self_score(rubric_id: str, scores, *, record: bool = True):
         record: whether a total at or above the pass mark is written to the progress record.
 
     Returns:
-        A :class:`lr_course.selfcheck.Feedback`: the criteria met, the ones to improve.
+        A :class:`~lr_course.lessons.feedback.Feedback`: the criteria met, the ones to improve.
 
     >>> self_score("06.written_cost", ..., record=False).status
     'unanswered'
     """
-    from lr_course.selfcheck import check_answer
-
     _lookup(RUBRICS, rubric_id, "rubric_id")
-    return check_answer(rubric_id, scores, record=record)
+    return EXERCISES.check(rubric_id, scores, record=record)
 
 
-# --- the checks behind answer() and self_score(), registered by lr_course.exercises ----------
+# --- the checks behind answer() and self_score(), registered below ---------------------------
 
 
 def check_choice(question: Question, choice, verdict) -> None:
-    """Fill a selfcheck ``Verdict`` for one quiz choice."""
+    """Fill a ``Verdict`` for one quiz choice."""
     letter = str(choice).strip().lower().strip("()")
     if letter not in question.options:
         verdict.bad(f"{choice!r} is not one of the options {', '.join(question.options)}",
@@ -327,7 +327,7 @@ def check_choice(question: Question, choice, verdict) -> None:
 
 
 def check_scores(rubric: Rubric, scores, verdict) -> None:
-    """Fill a selfcheck ``Verdict`` for a self-score against a rubric."""
+    """Fill a ``Verdict`` for a self-score against a rubric."""
     if not isinstance(scores, dict):
         verdict.bad("give your scores as a dict {criterion: points}",
                     f"The keys are: {', '.join(rubric.criteria)}.")
@@ -362,3 +362,15 @@ def check_scores(rubric: Rubric, scores, verdict) -> None:
             verdict.ok(f"(could still improve) {line}")
     else:
         verdict.bad(f"total {total}/{rubric.max_total}, below the pass mark {rubric.pass_mark}")
+
+
+def _register() -> None:
+    for question in QUESTIONS.values():
+        EXERCISES.add(question.id.split(".", 1)[1], f"quiz on review question {question.review}")(
+            lambda choice, verdict, question=question: check_choice(question, choice, verdict))
+    for rubric in RUBRICS.values():
+        EXERCISES.add(rubric.id.split(".", 1)[1], f"written answer: {rubric.question}")(
+            lambda scores, verdict, rubric=rubric: check_scores(rubric, scores, verdict))
+
+
+_register()
