@@ -37,7 +37,8 @@ __all__ = ["LESSON_MODULES", "check_answer", "exercise_sets", "exercises", "show
            "progress_report", "reset_progress", "load_progress", "Feedback"]
 
 #: The lesson modules, in course order (the progress table follows it).
-LESSON_MODULES = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06")
+LESSON_MODULES = ("lesson00", "lesson01", "lesson02", "lesson03", "lesson04", "lesson05", "lesson06",
+                  "lesson07")
 
 load_progress = _progress.load_progress
 reset_progress = _progress.reset_progress
