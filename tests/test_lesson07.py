@@ -112,3 +112,20 @@ def test_rectification():
     assert feedback.status == "failed" and "return 0" in feedback.hint
     assert check_answer("07.rectification", lambda t, b: 1.0).status == "failed"
     assert check_answer("07.rectification", lambda t, b: None).status == "unanswered"
+
+
+def test_every_exercise_appears_in_the_notebook_as_a_template():
+    import re
+    from pathlib import Path
+
+    import nbformat
+
+    from lr_course.lessons import lesson07
+
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "07_frontier.ipynb"
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    used = set(re.findall(r'check_answer\("(07\.[a-z_]+)"', source))
+    assert used == set(lesson07.EXERCISES.exercises)
+    exercise_cells = source[source.index("prediction = ..."):]
+    for name in ("prediction", "run", "measured", "lr", "final_ntk", "answer"):
+        assert re.search(rf"^{name} = \.\.\.", exercise_cells, re.M), name
