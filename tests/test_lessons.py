@@ -15,6 +15,7 @@ from lr_course.lessons.exercise import ExerciseSet
 def progress_file(tmp_path, monkeypatch):
     path = tmp_path / "record" / "progress.json"
     monkeypatch.setenv("LR_COURSE_PROGRESS", str(path))
+    lessons.forget_attempts()
     return path
 
 
@@ -39,7 +40,7 @@ RIGHT = {
     "02.momentum_threshold": 0.95,
     "02.first_adam_step": np.array([-0.01, 0.01, -0.01]),
     "02.adagrad_step": 0.05,
-    "03.noise_floor": 0.1 * 0.25 / (2 * 1.8),
+    "03.noise_floor": 0.1 * 0.09 / (4 * 1.6),
     "03.lr_for_floor": 0.1 / 1.05,
     "03.pareto": _pareto,
 }
@@ -54,14 +55,16 @@ WRONG = {
     "02.momentum_threshold": 0.5,
     "02.first_adam_step": np.array([-0.0316, 0.0316, -0.0316]),
     "02.adagrad_step": 0.025,
-    "03.noise_floor": 0.00625,
+    "03.noise_floor": 2 * 0.1 * 0.09 / (4 * 1.6),  # the expected loss, not E[x^2]
     "03.lr_for_floor": 0.1,
     "03.pareto": lambda t, a: np.ones(len(t), dtype=bool),
 }
 
 
 def ids_of_lessons_00_03():
-    return sorted(i for i in lessons.exercises() if i[:2] in {"00", "01", "02", "03"})
+    """The exercises of lessons 00-03 but the predict-run-check ones (test_lesson_runs.py)."""
+    return sorted(i for i in lessons.exercises()
+                  if i[:2] in {"00", "01", "02", "03"} and not i.endswith(".predict_run"))
 
 
 def test_every_exercise_of_lessons_00_03_is_covered_here():
@@ -159,13 +162,13 @@ def test_a_pass_is_recorded_and_counted(progress_file):
     assert progress_report().done == 0
     check_answer("01.critical_lr", 0.3)
     assert not progress_file.exists()  # a failed attempt writes nothing
-    assert check_answer("01.critical_lr", 0.25).note == "saved: 1 of 4 exercises of lesson 01 passed"
+    assert check_answer("01.critical_lr", 0.25).note == "saved: 1 of 5 exercises of lesson 01 passed"
     check_answer("01.critical_lr", 0.25)
     record = json.loads(progress_file.read_text())
     assert record["exercises"]["01.critical_lr"]["passes"] == 2
     rows = {r.lesson: r for r in progress_report().rows}
-    assert (rows["01"].done, rows["01"].total) == (1, 4)
-    assert rows["00"].done == 0 and rows["00"].total == 2
+    assert (rows["01"].done, rows["01"].total) == (1, 5)
+    assert rows["00"].done == 0 and rows["00"].total == 3
     assert "[" in str(progress_report()) and "1/" in str(progress_report())
 
 
@@ -184,7 +187,7 @@ def test_corrupt_record_is_backed_up_and_replaced(progress_file, capsys):
     progress_file.parent.mkdir(parents=True)
     progress_file.write_text("{not json")
     feedback = check_answer("00.one_step", 2.4)
-    assert feedback.passed and feedback.note.startswith("saved: 1 of 2")
+    assert feedback.passed and feedback.note.startswith("saved: 1 of 3")
     assert "unreadable" in capsys.readouterr().err
     backups = list(progress_file.parent.glob("progress.json.corrupt-*"))
     assert len(backups) == 1 and backups[0].read_text() == "{not json"
@@ -233,3 +236,29 @@ def test_lessons_and_registry_agree():
     for exercise_id in ids_of_lessons_00_03():
         lesson = exercise_id[:2]
         assert exercise_id in used.get(lesson, set()), f"{exercise_id} is not used in lesson {lesson}"
+
+
+def test_after_a_few_wrong_tries_feedback_stops_giving_the_direction():
+    """Bisection needs "too large / too small" on every try; only the first tries say it."""
+    from lr_course.lessons.feedback import DIRECTION_TRIES
+
+    texts = [" ".join(check_answer("01.critical_lr", value, record=False).wrong)
+             for value in (0.3, 0.2, 0.26, 0.24, 0.256)]
+    assert all("too large" in t or "too small" in t for t in texts[:DIRECTION_TRIES])
+    assert all("too" not in t and "not within 1%" in t for t in texts[DIRECTION_TRIES:]), texts
+    assert check_answer("01.critical_lr", 0.25, record=False).passed   # the right one still passes
+
+
+def test_a_negative_step_size_is_wrong_and_never_also_right():
+    feedback = check_answer("02.adagrad_step", -0.05, record=False)
+    assert feedback.status == "failed" and not feedback.right, str(feedback)
+
+
+def test_noise_floor_exercise_tells_the_loss_from_the_mean_square():
+    feedback = check_answer("03.noise_floor", WRONG["03.noise_floor"], record=False)
+    assert "expected loss" in feedback.hint
+
+
+def test_a_function_returning_a_list_gets_a_hint_about_return():
+    feedback = check_answer("00.gd_loop", lambda w0, lr, num_steps: [w0, w0], record=False)
+    assert feedback.status == "failed" and "return" in feedback.hint

@@ -48,7 +48,7 @@ WRONG = {
 
 
 def test_every_exercise_of_lessons_04_05_is_covered_here():
-    ids = {i for i in lessons.exercises() if i[:2] in {"04", "05"}}
+    ids = {i for i in lessons.exercises() if i[:2] in {"04", "05"} and not i.endswith(".predict_run")}
     assert ids == set(RIGHT) == set(WRONG)
 
 

@@ -66,6 +66,7 @@ class ExerciseSet:
         self.lesson = lesson
         self.title = title
         self.exercises: dict[str, Exercise] = {}
+        self.attempts: dict[str, int] = {}  # checks of each exercise in this session
 
     def add(self, name: str, title: str):
         """Register the decorated ``check(answer, verdict)`` as exercise ``"<lesson>.<name>"``.
@@ -109,7 +110,8 @@ class ExerciseSet:
         if answer is None or answer is Ellipsis:
             return Feedback(ex.id, ex.title, "unanswered",
                             hint="Replace the `...` with your answer and run the cell again.")
-        verdict = Verdict()
+        self.attempts[exercise_id] = self.attempts.get(exercise_id, 0) + 1
+        verdict = Verdict(attempt=self.attempts[exercise_id])
         try:
             # numpy warnings from a learner's diverging code are part of the answer, not noise.
             with np.errstate(all="ignore"):

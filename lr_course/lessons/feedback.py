@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -81,10 +81,21 @@ class NotAnswered(Exception):
     """Raised by a check when the answer is still the template (e.g. a function returning None)."""
 
 
-class Verdict:
-    """What a check function fills in: right and wrong statements and the first hint."""
+#: Wrong numeric answers after which feedback stops saying "too large" or "too small": with the
+#: direction every time, any number is found by bisection in about ten tries.
+DIRECTION_TRIES = 2
 
-    def __init__(self):
+
+class Verdict:
+    """What a check function fills in: right and wrong statements and the first hint.
+
+    Args:
+        attempt: how many times this exercise has been checked in this session, this one
+            included (1 for the first); numeric checks use it to stop leaking a direction.
+    """
+
+    def __init__(self, attempt: int = 1):
+        self.attempt = attempt
         self.right: list[str] = []
         self.wrong: list[str] = []
         self.hint: str | None = None
@@ -106,18 +117,34 @@ class Verdict:
         return bool(condition)
 
 
-def as_number(answer: Any, verdict: Verdict, what: str = "your answer") -> float | None:
-    """The answer as a finite float, or None after telling the learner why it is not one."""
+def as_number(answer: Any, verdict: Verdict, what: str = "your answer", *,
+              returned: bool = False) -> float | None:
+    """The answer as a finite float, or None after telling the learner why it is not one.
+
+    Args:
+        answer: what the learner gave (or what their function returned, with ``returned``).
+        verdict: the verdict to fill.
+        what: how to call the value in the feedback.
+        returned: the value came back from the learner's function, so the hint is about a
+            ``return`` statement rather than an ``answer = ...`` line.
+
+    Returns:
+        The float, or None when it is not one (the verdict says why).
+    """
     try:
         if isinstance(answer, (str, bytes)):
             raise TypeError("a string is not a number")
         value = float(np.asarray(answer, dtype=float).reshape(()))
     except (TypeError, ValueError):
-        verdict.bad(f"{what} should be a single number, got {type(answer).__name__}",
-                    "Give one float, e.g. `answer = 0.5`, not a list or a string.")
+        hint = ("Make your function end with `return` of one float, e.g. `return float(value)`, "
+                "not a list, an array of several entries or a string." if returned else
+                "Give one float, e.g. `answer = 0.5`, not a list or a string.")
+        verdict.bad(f"{what} should be a single number, got {type(answer).__name__}", hint)
         return None
     if not math.isfinite(value):
-        verdict.bad(f"{what} is {value}, not a finite number", "Check for a division by zero.")
+        hint = ("Run your function by hand on this case and look for an overflow or a division by zero."
+                if returned else "Check for a division by zero.")
+        verdict.bad(f"{what} is {value}, not a finite number", hint)
         return None
     return value
 
@@ -160,6 +187,15 @@ def check_number(verdict: Verdict, value: float, expected: float, *, rtol: float
 
     Returns:
         Whether the value is within ``rtol`` of ``expected``.
+
+    Only the first :data:`DIRECTION_TRIES` wrong tries say "too large" or "too small"; later
+    ones say only that the value is not within the tolerance, so bisection gains nothing.
+
+    >>> v = Verdict(attempt=3)
+    >>> check_number(v, 0.3, 0.25, rtol=0.01)
+    False
+    >>> v.wrong
+    ['your value is not within 1% of the right value']
     """
     if relative_error(value, expected) <= rtol:
         verdict.ok(f"{what} is right (within {rtol:.0%})" if rtol >= 0.01 else f"{what} is right")
@@ -168,6 +204,97 @@ def check_number(verdict: Verdict, value: float, expected: float, *, rtol: float
         if relative_error(value, wrong_value) <= rtol:
             verdict.bad(f"{what} matches a common slip", hint)
             return False
-    direction = "too large" if value > expected else "too small"
-    verdict.bad(f"{what} is {direction}", "Go back to the formula in the lesson and redo it step by step.")
+    hint = "Go back to the formula in the lesson and redo it step by step."
+    if verdict.attempt <= DIRECTION_TRIES:
+        verdict.bad(f"{what} is {'too large' if value > expected else 'too small'}", hint)
+    else:
+        verdict.bad(f"{what} is not within {_percent(rtol)} of the right value", hint)
     return False
+
+
+def _percent(rtol: float) -> str:
+    return f"{rtol:.0%}" if rtol >= 0.01 else f"{rtol:.1e} (relative)"
+
+
+def check_prediction(verdict: Verdict, answer: Any, read_run: Callable[[Any, Verdict], float | None], *,
+                     rtol: float, what: str, where: str) -> bool:
+    """A predict-run-check answer: the prediction and the reading, against the learner's own run.
+
+    The learner predicts a number with a formula of the lesson, runs the experiment with the
+    package, reads the number off the run and passes all three as
+    ``{"prediction": p, "reading": r, "run": run}``. The check asks ``read_run`` whether the run
+    is the experiment the exercise asks for and what it shows; the reading must match it, and
+    the prediction must land within ``rtol`` of it.
+
+    Args:
+        verdict: the verdict to fill.
+        answer: the learner's dict.
+        read_run: ``read_run(run, verdict) -> value``; returns None (after ``verdict.bad``)
+            when the run is not the experiment asked for.
+        rtol: how close (relative) the prediction must be to the run.
+        what: the quantity, e.g. ``"the weight after 10 steps"``.
+        where: where in the run to read it, e.g. ``"history.final_params[0]"`` (the hint).
+
+    Returns:
+        Whether everything agrees.
+
+    >>> v = Verdict()
+    >>> check_prediction(v, {"prediction": 2.0, "reading": 2.0, "run": [1.0, 2.0]},
+    ...                  lambda run, verdict: run[-1], rtol=0.01, what="the last entry", where="run[-1]")
+    True
+    """
+    keys = {"prediction", "reading", "run"}
+    if not isinstance(answer, dict) or set(answer) != keys:
+        verdict.bad('give a dict {"prediction": ..., "reading": ..., "run": ...}',
+                    "Fill in the three entries of the template: your prediction, the number you "
+                    "read off your run, and the run itself.")
+        return False
+    if any(answer[key] is Ellipsis or answer[key] is None for key in keys):
+        raise NotAnswered("Fill in all three entries (prediction, reading, run), then run the cell again.")
+    prediction = as_number(answer["prediction"], verdict, "your prediction")
+    reading = as_number(answer["reading"], verdict, "your reading")
+    if prediction is None or reading is None:
+        return False
+    shown = read_run(answer["run"], verdict)
+    if shown is None:
+        return False
+    if not math.isfinite(shown):
+        verdict.bad(f"your run does not show a finite value of {what}",
+                    "Rerun the experiment exactly as the exercise describes it.")
+        return False
+    good = verdict.expect(relative_error(reading, shown) <= 1e-6,
+                          f"you read {what} correctly off your run",
+                          f"your reading is not what your run shows for {what}",
+                          f"Read it from `{where}`.")
+    good &= verdict.expect(relative_error(prediction, shown) <= rtol,
+                           f"your prediction is within {_percent(rtol)} of your run",
+                           f"your prediction is not within {_percent(rtol)} of your run",
+                           "Redo the prediction with the lesson's formula before looking at the run.")
+    return good
+
+
+def as_history(run, verdict: Verdict, num_steps: int, *, params: bool = False):
+    """The learner's run as a ``training.History`` of ``num_steps`` steps, or None after saying why not.
+
+    Args:
+        run: what the learner passed as their run.
+        verdict: the verdict to fill.
+        num_steps: the number of steps the exercise asks for.
+        params: whether the run must have recorded its params.
+
+    Returns:
+        The run, or None (the verdict says what is wrong with it).
+    """
+    needed = ("loss", "lr", "final_params") + (("params",) if params else ())
+    if not all(hasattr(run, name) for name in needed):
+        verdict.bad("the run should be the History that training.train returned",
+                    "Pass the result of training.train itself as \"run\".")
+        return None
+    if len(run.loss) != num_steps + 1:
+        verdict.bad(f"your run made {len(run.loss) - 1} steps, the exercise asks for {num_steps}",
+                    "Use the num_steps of the exercise.")
+        return None
+    if params and run.params is None:
+        verdict.bad("your run did not record its params", "Pass record_params=True to training.train.")
+        return None
+    return run

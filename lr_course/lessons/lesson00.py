@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, is_function
+from lr_course.lessons.feedback import as_history, Verdict, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("00", "Start here")
 
@@ -37,7 +37,7 @@ def _gd_loop(answer, verdict: Verdict) -> None:
     cases += [(float(rng.normal()), float(rng.uniform(0.01, 0.9)), int(rng.integers(1, 30)))]
     for w0, lr, num_steps in cases:
         got = call_answer(answer, w0, lr, num_steps)
-        value = as_number(got, verdict, f"gd({w0:.3g}, {lr:.3g}, {num_steps})")
+        value = as_number(got, verdict, f"gd({w0:.3g}, {lr:.3g}, {num_steps})", returned=True)
         if value is None:
             return
         expected = w0 * (1 - 2 * lr) ** num_steps
@@ -53,3 +53,20 @@ def _gd_loop(answer, verdict: Verdict) -> None:
             verdict.bad(f"gd({w0:.3g}, {lr:.3g}, {num_steps}) is off", hint)
             return
     verdict.ok(f"gd gives the right weight on {len(cases)} cases, including zero steps")
+
+
+@EXERCISES.add("predict_run", "predict a run, run it, read it")
+def _predict_run(answer, verdict: Verdict) -> None:
+    # 10 steps at lr 0.1 on loss(w) = w**2 (curvature 2) from w0 = 3
+    def read(run, verdict):
+        run = as_history(run, verdict, 10)
+        if run is None:
+            return None
+        if not (np.allclose(run.lr[:-1], 0.1) and np.isclose(run.loss[0], 9.0)):
+            verdict.bad("your run is not the experiment of the exercise (lr 0.1, curvature 2, w0 = 3)",
+                        "Copy the call of the exercise exactly: only the numbers it names.")
+            return None
+        return float(np.ravel(run.final_params)[0])
+
+    check_prediction(verdict, answer, read, rtol=0.01, what="the weight after 10 steps",
+                     where="history.final_params[0]")

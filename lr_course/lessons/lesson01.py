@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, is_function
+from lr_course.lessons.feedback import as_history, Verdict, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("01", "Too small, too large")
 
@@ -67,7 +67,7 @@ def _contraction(answer, verdict: Verdict) -> None:
     cases += [(float(rng.uniform(0.01, 1)), rng.uniform(0.1, 5, size=4)) for _ in range(3)]
     for lr, eigenvalues in cases:
         original = eigenvalues.copy()
-        value = as_number(call_answer(answer, lr, eigenvalues), verdict, f"contraction({lr:.3g}, ...)")
+        value = as_number(call_answer(answer, lr, eigenvalues), verdict, f"contraction({lr:.3g}, ...)", returned=True)
         if value is None:
             return
         if not np.array_equal(eigenvalues, original):
@@ -103,3 +103,26 @@ def _optimal_rate(answer, verdict: Verdict) -> None:
         1 - mu / L: "That is the factor at lr = 1/L; the best step is a little larger.",
         2 / (mu + L): "That is the best learning rate itself; the question asks how fast the error shrinks.",
     })
+
+
+@EXERCISES.add("predict_run", "predict the shrink factor of an oscillating run")
+def _predict_run(answer, verdict: Verdict) -> None:
+    # 20 steps on the parabola of curvature 4 from w0 = 1, at an lr of the learner's choice
+    def read(run, verdict):
+        run = as_history(run, verdict, 20, params=True)
+        if run is None:
+            return None
+        lr = float(run.lr[0])
+        if not (np.allclose(run.lr[:-1], lr) and np.isclose(run.loss[0], 2.0)):
+            verdict.bad("your run is not the experiment of the exercise (constant lr, curvature 4, w0 = 1)",
+                        "Use problems.Quadratic.one_d(curvature=4.0, x0=1.0) and a constant lr.")
+            return None
+        if not 0.25 < lr < 0.5:
+            verdict.bad(f"lr = {lr:g} is not in the oscillating range of this parabola",
+                        "Oscillating means 1 < lr * curvature < 2.")
+            return None
+        w = np.asarray(run.params)[:, 0]
+        return float(abs(w[-1] / w[-2]))
+
+    check_prediction(verdict, answer, read, rtol=0.01, what="the shrink factor |w_20 / w_19|",
+                     where="abs(history.params[-1, 0] / history.params[-2, 0])")

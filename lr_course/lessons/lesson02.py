@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, check_number
+from lr_course.lessons.feedback import as_history, Verdict, as_number, check_number, check_prediction
 
 EXERCISES = ExerciseSet("02", "Adaptive methods")
 
@@ -68,9 +68,32 @@ def _adagrad_step(answer, verdict: Verdict) -> None:
     value = as_number(answer, verdict)
     if value is None:
         return
-    verdict.expect(value > 0, "the step size is positive", "give the size (a positive number) of the step")
-    check_number(verdict, abs(value), lr * g / np.sqrt(k * g**2), rtol=0.01, what="the step size", mistakes={
+    if not verdict.expect(value > 0, "the step size is positive", "give the size (a positive number) of the step",
+                          "The question asks how large the step is: its absolute value."):
+        return  # judging the size of a negative answer would say "right" and "wrong" at once
+    check_number(verdict, value, lr * g / np.sqrt(k * g**2), rtol=0.01, what="the step size", mistakes={
         lr * g / (k * g**2): "Adagrad divides by the square root of the sum of squares, not the sum.",
         lr: "That is the first step; the sum of squared gradients keeps growing.",
         lr / k: "The denominator grows like the square root of the number of steps, not linearly.",
     })
+
+
+@EXERCISES.add("predict_run", "predict the size of Adam's first step, then take it")
+def _predict_run(answer, verdict: Verdict) -> None:
+    # one Adam step on curvatures (1, 100) from (1, 1), at an lr of the learner's choice
+    def read(run, verdict):
+        run = as_history(run, verdict, 1, params=True)
+        if run is None:
+            return None
+        params = np.asarray(run.params, dtype=float)
+        if params.shape != (2, 2) or not np.allclose(params[0], 1.0) or not np.isclose(run.loss[0], 50.5):
+            verdict.bad("your run is not the experiment of the exercise (curvatures 1 and 100, start (1, 1))",
+                        "Use problems.Quadratic([1.0, 100.0], x0=[1.0, 1.0]).")
+            return None
+        if not run.lr[0] > 0:
+            verdict.bad("the learning rate of your run is not positive")
+            return None
+        return float(abs(params[1, 1] - params[0, 1]))
+
+    check_prediction(verdict, answer, read, rtol=0.001, what="the size of the first step in the steep coordinate",
+                     where="abs(history.params[1, 1] - history.params[0, 1])")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, is_function
+from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("03", "Time against accuracy")
 
@@ -21,11 +21,13 @@ def _floor(lr: float, curvature: float, sigma: float) -> float:
 
 @EXERCISES.add("noise_floor", "the noise floor of constant-lr SGD")
 def _noise_floor(answer, verdict: Verdict) -> None:
-    lr, curvature, sigma = 0.1, 2.0, 0.5
+    # curvature 4, not 2: at lambda = 2 the loss lambda x^2 / 2 equals x^2, and mixing them up would pass
+    lr, curvature, sigma = 0.1, 4.0, 0.3  # sigma 0.3: the slip sigma for sigma^2 must not also be 2x
     value = as_number(answer, verdict)
     if value is None:
         return
     check_number(verdict, value, _floor(lr, curvature, sigma), rtol=0.02, what="E[x^2]", mistakes={
+        curvature / 2 * _floor(lr, curvature, sigma): "That is the expected loss (lambda / 2) E[x^2]; the question asks for E[x^2].",
         lr * sigma**2 / (2 * curvature): "You dropped the lr * lambda inside (2 - lr * lambda): it matters here.",
         lr * sigma / (curvature * (2 - lr * curvature)): "sigma is a standard deviation: the formula uses its square.",
     })
@@ -79,3 +81,25 @@ def _pareto(answer, verdict: Verdict) -> None:
                             "Two identical runs do not dominate each other; a run is dropped only if another is strictly better in one respect.")
             return
     verdict.ok(f"the front is right on {len(cases)} cases, including ties")
+
+
+@EXERCISES.add("predict_run", "predict the noise floor of a batch size, then simulate it")
+def _predict_run(answer, verdict: Verdict) -> None:
+    # noisy_sgd_runs at lr 0.1, curvature 1, sigma = 2 / sqrt(B), x0 = 1, 600 steps
+    def read(run, verdict):
+        try:
+            mean_loss = np.asarray(run, dtype=float)
+        except (TypeError, ValueError):
+            mean_loss = None
+        if mean_loss is None or mean_loss.shape != (601,):
+            verdict.bad("the run should be the mean_loss array of 600 steps that noisy_sgd_runs returned",
+                        "`mean_loss, _ = training.noisy_sgd_runs(...)`, then pass mean_loss.")
+            return None
+        if not np.isclose(mean_loss[0], 0.5):
+            verdict.bad("your run did not start at x0 = 1 with curvature 1 (its first mean loss is not 0.5)",
+                        "Use the curvature, x0 and lrs of the exercise; only the batch size is yours.")
+            return None
+        return float(mean_loss[200:].mean())
+
+    check_prediction(verdict, answer, read, rtol=0.1, what="the long-run mean loss",
+                     where="mean_loss[200:].mean()")

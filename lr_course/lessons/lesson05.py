@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, is_function
+from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("05", "Tuning")
 
@@ -61,7 +61,7 @@ def _simulate_top(answer, verdict: Verdict) -> None:
         return
     for q, n in [(0.05, 20), (0.2, 3), (0.01, 100)]:
         estimates = [call_answer(answer, q, n, 4000, np.random.default_rng(seed)) for seed in (1, 2)]
-        values = [as_number(e, verdict, f"simulate_top({q}, {n}, ...)") for e in estimates]
+        values = [as_number(e, verdict, f"simulate_top({q}, {n}, ...)", returned=True) for e in estimates]
         if any(v is None for v in values):
             return
         exact = 1 - (1 - q) ** n
@@ -81,3 +81,25 @@ def _simulate_top(answer, verdict: Verdict) -> None:
             verdict.bad(f"simulate_top({q}, {n}, ...) is further from the formula than sampling error allows", hint)
             return
     verdict.ok("your simulation agrees with the formula within sampling error on three cases")
+
+
+@EXERCISES.add("predict_run", "predict how often 20 random trials find a narrow window, then draw them")
+def _predict_run(answer, verdict: Verdict) -> None:
+    # 2000 repeats of 20 log-uniform lrs in [1e-4, 1); a hit is an lr within 0.1 decade of 1e-2
+    def read(run, verdict):
+        try:
+            draws = np.asarray(run, dtype=float)
+        except (TypeError, ValueError):
+            draws = None
+        if draws is None or draws.shape != (2000, 20):
+            verdict.bad("the run should be the (2000, 20) array of draws from search.log_uniform",
+                        "`draws = search.log_uniform(1e-4, 1.0, (2000, 20), rng)`.")
+            return None
+        if not (np.all((draws >= 1e-4) & (draws < 1.0)) and abs(np.median(np.log10(draws)) + 2) < 0.2):
+            verdict.bad("your draws are not log-uniform on [1e-4, 1)",
+                        "Draw with search.log_uniform(1e-4, 1.0, (2000, 20), rng).")
+            return None
+        return float(np.mean(np.any(np.abs(np.log10(draws) + 2) < 0.1, axis=1)))
+
+    check_prediction(verdict, answer, read, rtol=0.06, what="the fraction of repeats with a hit",
+                     where="np.mean(np.any(np.abs(np.log10(draws) + 2) < 0.1, axis=1))")

@@ -16,7 +16,10 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import numpy as np
+
 from lr_course.lessons.exercise import ExerciseSet
+from lr_course.lessons.feedback import Verdict, as_history, check_prediction
 
 __all__ = ["Question", "Rubric", "QUESTIONS", "RUBRICS", "EXERCISES", "show", "answer",
            "show_rubric", "self_score"]
@@ -362,6 +365,34 @@ def check_scores(rubric: Rubric, scores, verdict) -> None:
             verdict.ok(f"(could still improve) {line}")
     else:
         verdict.bad(f"total {total}/{rubric.max_total}, below the pass mark {rubric.pass_mark}")
+
+
+# --- a predict-run-check exercise: how the step count scales with a small lr ----------------------
+
+
+@EXERCISES.add("predict_run", "predict how many steps a small lr needs, then count them")
+def _predict_run(answer, verdict: Verdict) -> None:
+    # GD on the parabola of curvature 1 from w0 = 1 for 3000 steps, at a constant lr <= 0.5
+    def read(run, verdict):
+        run = as_history(run, verdict, 3000)
+        if run is None:
+            return None
+        lr = float(run.lr[0])
+        if not (np.allclose(run.lr[:-1], lr) and np.isclose(run.loss[0], 0.5)):
+            verdict.bad("your run is not the experiment of the exercise (constant lr, curvature 1, w0 = 1)",
+                        "Use problems.Quadratic.one_d(curvature=1.0, x0=1.0) and a constant lr.")
+            return None
+        if not 0 < lr <= 0.5:
+            verdict.bad(f"lr = {lr:g} is outside the range the exercise asks for (0, 0.5]")
+            return None
+        below = np.asarray(run.loss) < 1e-8
+        if not below.any():
+            verdict.bad("your run never gets below a loss of 1e-8 in 3000 steps", "Take a larger lr.")
+            return None
+        return float(np.argmax(below))
+
+    check_prediction(verdict, answer, read, rtol=0.01, what="the first step with a loss below 1e-8",
+                     where="int(np.argmax(history.loss < 1e-8))")
 
 
 def _register() -> None:
