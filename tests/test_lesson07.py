@@ -44,10 +44,13 @@ def _no_direction(feedback):
 
 def test_edge_of_stability_right_and_wrong(eos_run):
     run, median = eos_run
-    assert check_answer("07.edge_of_stability", (4.0, run, median)).passed
-    for answer in [(2.0, run, median), (6.0, run, median), (4.0, run, median * 1.1), (4.0, run, median * 0.9)]:
-        feedback = check_answer("07.edge_of_stability", answer)
-        assert feedback.status == "failed" and feedback.hint, answer
+    def answer(p, r, reading):
+        return {"prediction": p, "run": r, "reading": reading}
+    assert check_answer("07.edge_of_stability", answer(4.0, run, median)).passed
+    for wrong in [answer(2.0, run, median), answer(6.0, run, median), answer(4.0, run, median * 1.1),
+                  answer(4.0, run, median * 0.9)]:
+        feedback = check_answer("07.edge_of_stability", wrong)
+        assert feedback.status == "failed" and feedback.hint, wrong
         _no_direction(feedback)
 
 
@@ -55,19 +58,43 @@ def test_edge_of_stability_rejects_another_run(eos_run):
     run, median = eos_run
     net = WidthMLP(width=32, parametrization="standard", loss="mse", num_train=200)
     other = track_sharpness(net, lr=0.4, num_steps=1200, every=50, num_iters=10)
-    assert "lr" in check_answer("07.edge_of_stability", (4.0, other, median)).wrong[0]
+    def answer(r):
+        return {"prediction": 4.0, "run": r, "reading": median}
+    assert "lr" in check_answer("07.edge_of_stability", answer(other)).wrong[0]
     short = track_sharpness(net, lr=0.5, num_steps=100, every=50, num_iters=10)
-    assert check_answer("07.edge_of_stability", (4.0, short, median)).status == "failed"
+    assert check_answer("07.edge_of_stability", answer(short)).status == "failed"
     # A run whose recorded sharpness was doctored no longer matches its own final parameters.
     import copy
     fake = copy.deepcopy(run)
     fake.sharpness = fake.sharpness * 1.5
-    assert check_answer("07.edge_of_stability", (6.0, fake, 1.5 * median)).status == "failed"
+    doctored = {"prediction": 6.0, "run": fake, "reading": float(np.median(fake.sharpness_between(600, 1201)))}
+    assert check_answer("07.edge_of_stability", doctored).status == "failed"
 
 
 def test_edge_of_stability_unanswered():
-    assert check_answer("07.edge_of_stability", (..., ..., ...)).status == "unanswered"
+    template = {"prediction": ..., "reading": ..., "run": ...}
+    assert check_answer("07.edge_of_stability", template).status == "unanswered"
     assert check_answer("07.edge_of_stability", ...).status == "unanswered"
+    assert check_answer("07.first_step", template).status == "unanswered"
+
+
+def test_first_step(uv_runs):
+    uv, lam0, _ = uv_runs
+    eta = 3 / lam0
+    run = training.train(uv, optimizers.sgd(lr=eta), num_steps=1)
+    f0, n = uv.output(uv.x0), uv.width
+    predicted = f0 * (1 - eta * lam0 + eta**2 * f0**2 / n)      # the formula of section 2, by hand
+    reading = uv.output(run.final_params)
+    assert check_answer("07.first_step", {"prediction": predicted, "reading": reading, "run": run}).passed
+    for wrong in [{"prediction": f0 * (1 - eta * lam0), "reading": reading, "run": run},   # linearized
+                  {"prediction": predicted, "reading": f0, "run": run},
+                  {"prediction": predicted, "reading": reading,
+                   "run": training.train(uv, optimizers.sgd(lr=2 / lam0), num_steps=1)},
+                  {"prediction": predicted, "reading": reading,
+                   "run": training.train(uv, optimizers.sgd(lr=3 / lam0), num_steps=2)}]:
+        feedback = check_answer("07.first_step", wrong)
+        assert feedback.status == "failed" and feedback.hint
+        _no_direction(feedback)
 
 
 def test_catapult_right_and_wrong(uv_runs):
@@ -126,6 +153,7 @@ def test_every_exercise_appears_in_the_notebook_as_a_template():
     source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     used = set(re.findall(r'check_answer\("(07\.[a-z_]+)"', source))
     assert used == set(lesson07.EXERCISES.exercises)
-    exercise_cells = source[source.index("prediction = ..."):]
-    for name in ("prediction", "run", "measured", "lr", "final_ntk", "answer"):
+    exercise_cells = source[source.index("run = ..."):]
+    for name in ("run", "my_lr", "final_ntk", "answer"):
         assert re.search(rf"^{name} = \.\.\.", exercise_cells, re.M), name
+    assert exercise_cells.count('{"prediction": ..., "reading": ...') == 2

@@ -1,13 +1,14 @@
-"""Lesson 07's exercises: the edge of stability and the catapult read off the learner's own
-runs, the linear scaling rule, and RAdam's rectification.
+"""Lesson 07's exercises: the edge of stability and the catapult's first step read off the
+learner's own runs, a run in the catapult window, the linear scaling rule, and RAdam's rectification.
 
-Two exercises are *predict, run, check*: the learner predicts a number, runs a small
-experiment with the package, reads the number off the run and passes all three. The check
-verifies that the run is the one asked for (its lr, its start, and, for the edge of
-stability, the curvature at its final parameters, recomputed here by power iteration), that
-the number was read off it correctly, and that the prediction agrees with the run. Numeric
-feedback says how far off a number is, never in which direction, so it cannot be bisected.
-The closed forms of the other two are written out here, independent of the teaching modules.
+Two exercises are *predict, run, check* (the course's ``check_prediction``): the learner
+predicts a number, runs a small experiment with the package, reads the number off the run and
+passes all three. The check verifies that the run is the one asked for (its lr, its start and,
+for the edge of stability, the curvature at its final parameters, recomputed here by power
+iteration), that the number was read off it correctly, and that the prediction agrees with the
+run. The lesson's own numeric feedback says how far off a number is, never in which direction,
+so it cannot be bisected. The closed forms of the other checks are written out here,
+independent of the teaching modules.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import math
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import NotAnswered, Verdict, as_number, call_answer, is_function
+from lr_course.lessons.feedback import (NotAnswered, Verdict, as_history, as_number, call_answer,
+                                        check_prediction, is_function)
 
 EXERCISES = ExerciseSet("07", "The research frontier")
 
@@ -58,48 +60,68 @@ def _top_eigenvalue(hvp, dim, num_iters=300):
 
 @EXERCISES.add("edge_of_stability", "predict, run, check: where the sharpness settles")
 def _edge_of_stability(answer, verdict: Verdict) -> None:
-    prediction, run, measured = _unpack(answer, ("prediction", "run", "measured"))
-    prediction = as_number(prediction, verdict, "your prediction")
-    measured = as_number(measured, verdict, "the number you read")
-    if prediction is None or measured is None:
-        return
-    if not all(hasattr(run, a) for a in ("lr", "steps", "sharpness", "final_params", "diverged")):
-        verdict.bad("run should be what sharpness.track_sharpness returns",
-                    "run = sharpness.track_sharpness(net, lr=0.5, num_steps=1200, every=50, num_iters=10)")
-        return
-    if not math.isclose(float(run.lr), _EOS_LR, rel_tol=1e-9):
-        verdict.bad(f"your run used lr = {float(run.lr):g}; the exercise asks for lr = {_EOS_LR}",
-                    "Pass lr=0.5 to track_sharpness.")
-        return
-    steps, values = np.asarray(run.steps), np.asarray(run.sharpness, dtype=float)
-    late = values[(steps >= _EOS_STEPS // 2) & (steps <= _EOS_STEPS)]
-    if run.diverged or steps.size == 0 or steps.max() < _EOS_STEPS or late.size < 5:
-        verdict.bad("your run is not 1200 steps long with measurements every 50 steps",
-                    "Use num_steps=1200 and every=50, as in the exercise.")
-        return
-    verdict.ok("your run is the experiment asked for (lr 0.5, 1200 steps)")
-    # Is it the lesson's network, and did the run really end where it says? Recompute.
-    from lr_course.width_mlp import WidthMLP
+    def read(run, verdict):
+        if not all(hasattr(run, a) for a in ("lr", "steps", "sharpness", "final_params", "diverged")):
+            verdict.bad("the run should be what sharpness.track_sharpness returns",
+                        "run = sharpness.track_sharpness(net, lr=0.5, num_steps=1200, every=50, num_iters=10)")
+            return None
+        if not math.isclose(float(run.lr), _EOS_LR, rel_tol=1e-9):
+            verdict.bad(f"your run used lr = {float(run.lr):g}; the exercise asks for lr = {_EOS_LR}",
+                        "Pass lr=0.5 to track_sharpness.")
+            return None
+        steps, values = np.asarray(run.steps), np.asarray(run.sharpness, dtype=float)
+        late = values[(steps >= _EOS_STEPS // 2) & (steps <= _EOS_STEPS)]
+        if run.diverged or steps.size == 0 or steps.max() < _EOS_STEPS or late.size < 5:
+            verdict.bad("your run is not 1200 steps long with measurements every 50 steps",
+                        "Use num_steps=1200 and every=50, as in the exercise.")
+            return None
+        # Is it the lesson's network, and did the run really end where it says? Recompute.
+        from lr_course.width_mlp import WidthMLP
 
-    net = WidthMLP(width=_EOS_WIDTH, parametrization="standard", loss="mse", num_train=_EOS_ROWS)
-    params = np.asarray(run.final_params, dtype=float)
-    if params.shape != (net.dim,):
-        verdict.bad("your run's parameters do not belong to the network of section 1",
-                    "Use net = WidthMLP(width=32, parametrization='standard', loss='mse', num_train=200).")
-        return
-    recomputed = _top_eigenvalue(lambda v: net.hvp(params, v), net.dim)
-    if not _close(verdict, values[-1], recomputed, 0.1,
-                  "your run's last measurement matches the curvature at its final parameters",
-                  "your run's last measurement does not match the curvature at its final parameters",
-                  "Pass the run exactly as track_sharpness returned it, on the network of section 1."):
-        return
-    median = float(np.median(late))
-    _close(verdict, measured, median, 0.02, "you read your run's median correctly",
-           "the number you read is not your run's median sharpness over steps 600 to 1200",
-           "measured = np.median(run.sharpness_between(600, 1201))")
-    _close(verdict, prediction, median, 0.05, "your prediction agrees with what your run measured",
-           "your prediction does not agree with what your run measured",
-           "In section 1, where did the sharpness settle for lr 0.4 and lr 0.6? Relate it to the lr.")
+        net = WidthMLP(width=_EOS_WIDTH, parametrization="standard", loss="mse", num_train=_EOS_ROWS)
+        params = np.asarray(run.final_params, dtype=float)
+        if params.shape != (net.dim,):
+            verdict.bad("your run's parameters do not belong to the network of section 1",
+                        "Use net = WidthMLP(width=32, parametrization='standard', loss='mse', num_train=200).")
+            return None
+        recomputed = _top_eigenvalue(lambda v: net.hvp(params, v), net.dim)
+        if not _close(verdict, values[-1], recomputed, 0.1,
+                      "your run is the experiment asked for, and its last measurement matches the "
+                      "curvature at its final parameters",
+                      "your run's last measurement does not match the curvature at its final parameters",
+                      "Pass the run exactly as track_sharpness returned it, on the network of section 1."):
+            return None
+        return float(np.median(late))
+
+    check_prediction(verdict, answer, read, rtol=0.05, what="the median sharpness over steps 600 to 1200",
+                     where="np.median(run.sharpness_between(600, 1201))")
+
+
+@EXERCISES.add("first_step", "predict, run, check: the output after one large step")
+def _first_step(answer, verdict: Verdict) -> None:
+    # The lesson's model, rebuilt here: f = u.v / sqrt(n), u and v standard normal from seed 0.
+    start = np.random.default_rng(0).standard_normal(2 * _UV_WIDTH)
+    lam0 = float(start @ start) / _UV_WIDTH
+    f0 = float(start[:_UV_WIDTH] @ start[_UV_WIDTH:]) / math.sqrt(_UV_WIDTH)
+
+    def read(run, verdict):
+        run = as_history(run, verdict, 1)
+        if run is None:
+            return None
+        if not math.isclose(float(run.loss[0]), 0.5 * f0 * f0, rel_tol=1e-9):
+            verdict.bad("your run does not start from the model uv of section 2",
+                        "Train uv = UVModel(width=1000, target=0.0, rng=np.random.default_rng(0)) from its x0.")
+            return None
+        if not math.isclose(float(np.asarray(run.lr)[0]), 3.0 / lam0, rel_tol=1e-6):
+            verdict.bad("your run did not use lr = 3 / lambda_0", "lr = 3 / uv.ntk(uv.x0)")
+            return None
+        params = np.asarray(run.final_params, dtype=float)
+        return float(params[:_UV_WIDTH] @ params[_UV_WIDTH:]) / math.sqrt(_UV_WIDTH)
+
+    # rtol 1e-3 separates the exact one-step formula from its linearization f0 (1 - lr lambda_0),
+    # which is 0.4% off here.
+    check_prediction(verdict, answer, read, rtol=1e-3, what="the output after one step",
+                     where="uv.output(run.final_params)")
 
 
 @EXERCISES.add("catapult", "predict, run, check: a run in the catapult window")
