@@ -4,7 +4,8 @@ A quiz question is shown with ``show("06.q_threshold")`` and answered with
 ``answer("06.q_threshold", "b")``: the reply says whether the choice is right and *why that
 option* is right or wrong, so a wrong guess still teaches something. A written answer is
 compared with the model answer and scored against its rubric with
-``self_score("06.written_convergence", {"criterion": points, ...})``.
+``self_score("06.written_convergence", {"criterion": points, ...})``. The rubrics are the
+instructor's ps3 rubrics, read from ps3's answer cells (:mod:`lr_course.lessons.rubrics`).
 
 Both are exercises of lesson 06 (:data:`EXERCISES`), so a right choice or a passing
 self-score lands in the same progress record as every other exercise. No widgets here: a
@@ -13,15 +14,17 @@ plain function call works in every front end and in a headless run.
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_history, check_prediction
+from lr_course.lessons.feedback import NotAnswered, Verdict, as_history, check_prediction
+from lr_course.lessons.rubrics import load as load_rubrics
 
-__all__ = ["Question", "Rubric", "QUESTIONS", "RUBRICS", "EXERCISES", "show", "answer",
+__all__ = ["Question", "Rubric", "QUESTIONS", "WRITTEN", "rubrics", "EXERCISES", "show", "answer",
            "show_rubric", "self_score"]
 
 EXERCISES = ExerciseSet("06", "Review")
@@ -184,12 +187,14 @@ class Rubric:
         question: the review question being answered.
         criteria: ``{key: (description, max_points)}``.
         pass_mark: the total at which the answer counts as done.
+        model_answer: the instructor's model answer (markdown).
     """
 
     id: str
     question: str
     criteria: dict
     pass_mark: int
+    model_answer: str = ""
 
     @property
     def max_total(self) -> int:
@@ -212,41 +217,34 @@ class Rubric:
                 f"<th>what earns them</th></tr>{rows}</table>")
 
 
-RUBRICS: dict[str, Rubric] = {r.id: r for r in [
-    Rubric("06.written_convergence",
-           "How does the choice of learning rate change convergence during training?",
-           {"regimes": ("names the three regimes (slow, oscillating but converging, diverging) "
-                        "and where they start (1/L, 2/L)", 2),
-            "mechanism": ("explains the per-direction factor 1 - lr * lambda, so the sharpest "
-                          "direction limits the lr and the flattest sets the speed", 2),
-            "evidence": ("cites a measured number from the lessons (e.g. divergence observed "
-                         "near the predicted 2/L on the digits model)", 1),
-            "noise": ("mentions that with noisy gradients the lr also sets the final level "
-                      "(noise floor)", 1)},
-           pass_mark=4),
-    Rubric("06.written_strategies",
-           "What are the common strategies for adjusting the learning rate, and how do they help?",
-           {"families": ("names at least four: step/exponential/inverse-time/polynomial decay, "
-                         "cosine, warm-up, cyclical or one-cycle, reduce-on-plateau, adaptive "
-                         "per-parameter methods", 2),
-            "why_decay": ("explains that decay keeps early progress fast and then removes the "
-                          "noise floor", 2),
-            "why_other": ("explains warm-up (early instability) or plateau (reacts to the "
-                          "validation metric) or adaptive methods (per-parameter scale)", 1),
-            "evidence": ("cites a measured comparison (e.g. decayed vs constant final loss on "
-                         "the digits model)", 1)},
-           pass_mark=4),
-    Rubric("06.written_cost",
-           "What does an inappropriate learning rate cost, in efficiency and in accuracy on unseen data?",
-           {"too_small": ("too small: many more steps / wall time to reach a target, or a worse "
-                          "model within a fixed budget", 2),
-            "too_large": ("too large: divergence (wasted run) or a higher noise floor and lower "
-                          "validation/test accuracy", 2),
-            "evidence": ("quantifies with a measurement (steps to target, accuracy gap)", 1),
-            "tuning": ("says how to avoid it: range test, log-scale search on the validation "
-                       "split, several seeds", 1)},
-           pass_mark=4),
-]}
+#: The written answers of lesson 06: exercise id -> (grade_id of ps3's answer cell, the question).
+WRITTEN = {
+    "06.written_convergence": ("answer_convergence",
+                               "How does the choice of learning rate change convergence during training?"),
+    "06.written_strategies": ("answer_strategies",
+                              "What are the common strategies for adjusting the learning rate, and how do they help?"),
+    "06.written_cost": ("answer_cost",
+                        "What does an inappropriate learning rate cost, in efficiency and in accuracy on unseen data?"),
+}
+
+
+@functools.cache
+def rubrics() -> dict[str, Rubric]:
+    """The rubrics of the written answers, read from the instructor's ps3 answer cells.
+
+    Returns:
+        ``{exercise id: Rubric}``, one per entry of :data:`WRITTEN`.
+
+    Raises:
+        FileNotFoundError: outside a checkout of the repository (see :mod:`lr_course.lessons.rubrics`).
+
+    >>> rubrics()["06.written_cost"].pass_mark <= rubrics()["06.written_cost"].max_total
+    True
+    """
+    parsed = load_rubrics()
+    return {rid: Rubric(rid, question, dict(parsed[grade_id].criteria), parsed[grade_id].pass_mark,
+                        parsed[grade_id].model_answer)
+            for rid, (grade_id, question) in WRITTEN.items()}
 
 
 def _lookup(table, key, what):
@@ -291,7 +289,8 @@ def answer(question_id: str, choice, *, record: bool = True):
 
 def show_rubric(rubric_id: str) -> Rubric:
     """Return the rubric of a written answer (it renders as a table)."""
-    return _lookup(RUBRICS, rubric_id, "rubric_id")
+    _lookup(WRITTEN, rubric_id, "rubric_id")
+    return rubrics()[rubric_id]
 
 
 def self_score(rubric_id: str, scores, *, record: bool = True):
@@ -309,7 +308,7 @@ def self_score(rubric_id: str, scores, *, record: bool = True):
     >>> self_score("06.written_cost", ..., record=False).status
     'unanswered'
     """
-    _lookup(RUBRICS, rubric_id, "rubric_id")
+    _lookup(WRITTEN, rubric_id, "rubric_id")
     return EXERCISES.check(rubric_id, scores, record=record)
 
 
@@ -335,6 +334,8 @@ def check_scores(rubric: Rubric, scores, verdict) -> None:
         verdict.bad("give your scores as a dict {criterion: points}",
                     f"The keys are: {', '.join(rubric.criteria)}.")
         return
+    if scores and all(points is Ellipsis for points in scores.values()):
+        raise NotAnswered("Give yourself points for each criterion (replace each ...), then run the cell again.")
     unknown = set(scores) - set(rubric.criteria)
     missing = [key for key in rubric.criteria if key not in scores]
     if unknown or missing:
@@ -399,9 +400,10 @@ def _register() -> None:
     for question in QUESTIONS.values():
         EXERCISES.add(question.id.split(".", 1)[1], f"quiz on review question {question.review}")(
             lambda choice, verdict, question=question: check_choice(question, choice, verdict))
-    for rubric in RUBRICS.values():
-        EXERCISES.add(rubric.id.split(".", 1)[1], f"written answer: {rubric.question}")(
-            lambda scores, verdict, rubric=rubric: check_scores(rubric, scores, verdict))
+    for rubric_id, (_, question) in WRITTEN.items():
+        # the rubric is read when a score is checked, so importing the lesson never needs the file
+        EXERCISES.add(rubric_id.split(".", 1)[1], f"written answer: {question}")(
+            lambda scores, verdict, rubric_id=rubric_id: check_scores(rubrics()[rubric_id], scores, verdict))
 
 
 _register()
