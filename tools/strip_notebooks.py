@@ -4,9 +4,9 @@
     python tools/strip_notebooks.py a.ipynb    # just these
     python tools/strip_notebooks.py --check    # exit 1 and list the notebooks that are not clean
 
-What stays: notebook metadata ``kernelspec``, ``language_info`` and ``jupytext``; cell metadata
-``tags``, and ``nbgrader`` in notebooks under ``autograder/`` (its cell markers are the course).
-tests/test_notebooks.py enforces the same rules.
+The rule of what stays is :mod:`lr_course.lessons.clean` (``kernelspec`` and ``jupytext``;
+cell ``tags``, and ``nbgrader`` markers in notebooks under ``autograder/``);
+tests/test_notebooks.py enforces the same rule from the same module.
 """
 
 from __future__ import annotations
@@ -17,23 +17,13 @@ from pathlib import Path
 
 import nbformat
 
+from lr_course.lessons.clean import strip
+
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK_METADATA = {"kernelspec", "language_info", "jupytext"}
 
 
 def default_notebooks() -> list[Path]:
     return sorted(ROOT.glob("notebooks/*.ipynb")) + sorted(ROOT.glob("autograder/source/**/*.ipynb"))
-
-
-def strip(nb, *, keep_nbgrader: bool) -> None:
-    """Clean a notebook node in place."""
-    cell_keys = {"tags", "nbgrader"} if keep_nbgrader else {"tags"}
-    nb.metadata = {k: v for k, v in nb.metadata.items() if k in NOTEBOOK_METADATA}
-    for cell in nb.cells:
-        cell.metadata = {k: v for k, v in cell.metadata.items() if k in cell_keys}
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
 
 
 def main(argv=None) -> int:
@@ -45,7 +35,7 @@ def main(argv=None) -> int:
     for path in args.paths or default_notebooks():
         original = path.read_text(encoding="utf-8")
         nb = nbformat.reads(original, as_version=4)
-        strip(nb, keep_nbgrader="autograder" in path.resolve().parts)
+        strip(nb, nbgrader="autograder" in path.resolve().parts)
         cleaned = nbformat.writes(nb) + "\n"
         if cleaned != original:
             dirty.append(path)

@@ -1,23 +1,33 @@
-"""The review quiz and the self-scored written answers of lesson 06.
+"""Lesson 06, the review: a quiz that explains every option, and self-scored written answers.
 
 A quiz question is shown with ``show("06.q_threshold")`` and answered with
 ``answer("06.q_threshold", "b")``: the reply says whether the choice is right and *why that
 option* is right or wrong, so a wrong guess still teaches something. A written answer is
-compared with the model answer in the lesson and scored against its rubric with
-``self_score("06.written_convergence", {"criterion": points, ...})``.
+compared with the model answer and scored against its rubric with
+``self_score("06.written_convergence", {"criterion": points, ...})``. The rubrics are the
+instructor's ps3 rubrics, read from ps3's answer cells (:mod:`lr_course.lessons.rubrics`).
 
-Both go through :func:`lr_course.selfcheck.check_answer`, so a right choice or a passing
-self-score lands in the same progress record as every other exercise (the questions are
-registered as exercises of lesson 06 by :mod:`lr_course.exercises.lessons_04_06`).
-No widgets here: a plain function call works in every front end and in a headless run.
+Both are exercises of lesson 06 (:data:`EXERCISES`), so a right choice or a passing
+self-score lands in the same progress record as every other exercise. No widgets here: a
+plain function call works in every front end and in a headless run.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 from dataclasses import dataclass
 
-__all__ = ["Question", "Rubric", "QUESTIONS", "RUBRICS", "show", "answer", "show_rubric", "self_score"]
+import numpy as np
+
+from lr_course.lessons.exercise import ExerciseSet
+from lr_course.lessons.feedback import NotAnswered, Verdict, as_history, check_prediction
+from lr_course.lessons.rubrics import load as load_rubrics
+
+__all__ = ["Question", "Rubric", "QUESTIONS", "WRITTEN", "rubrics", "EXERCISES", "show", "answer",
+           "show_rubric", "self_score"]
+
+EXERCISES = ExerciseSet("06", "Review")
 
 
 @dataclass(frozen=True)
@@ -177,12 +187,14 @@ class Rubric:
         question: the review question being answered.
         criteria: ``{key: (description, max_points)}``.
         pass_mark: the total at which the answer counts as done.
+        model_answer: the instructor's model answer (markdown).
     """
 
     id: str
     question: str
     criteria: dict
     pass_mark: int
+    model_answer: str = ""
 
     @property
     def max_total(self) -> int:
@@ -205,41 +217,34 @@ class Rubric:
                 f"<th>what earns them</th></tr>{rows}</table>")
 
 
-RUBRICS: dict[str, Rubric] = {r.id: r for r in [
-    Rubric("06.written_convergence",
-           "How does the choice of learning rate change convergence during training?",
-           {"regimes": ("names the three regimes (slow, oscillating but converging, diverging) "
-                        "and where they start (1/L, 2/L)", 2),
-            "mechanism": ("explains the per-direction factor 1 - lr * lambda, so the sharpest "
-                          "direction limits the lr and the flattest sets the speed", 2),
-            "evidence": ("cites a measured number from the lessons (e.g. divergence observed "
-                         "near the predicted 2/L on the digits model)", 1),
-            "noise": ("mentions that with noisy gradients the lr also sets the final level "
-                      "(noise floor)", 1)},
-           pass_mark=4),
-    Rubric("06.written_strategies",
-           "What are the common strategies for adjusting the learning rate, and how do they help?",
-           {"families": ("names at least four: step/exponential/inverse-time/polynomial decay, "
-                         "cosine, warm-up, cyclical or one-cycle, reduce-on-plateau, adaptive "
-                         "per-parameter methods", 2),
-            "why_decay": ("explains that decay keeps early progress fast and then removes the "
-                          "noise floor", 2),
-            "why_other": ("explains warm-up (early instability) or plateau (reacts to the "
-                          "validation metric) or adaptive methods (per-parameter scale)", 1),
-            "evidence": ("cites a measured comparison (e.g. decayed vs constant final loss on "
-                         "the digits model)", 1)},
-           pass_mark=4),
-    Rubric("06.written_cost",
-           "What does an inappropriate learning rate cost, in efficiency and in accuracy on unseen data?",
-           {"too_small": ("too small: many more steps / wall time to reach a target, or a worse "
-                          "model within a fixed budget", 2),
-            "too_large": ("too large: divergence (wasted run) or a higher noise floor and lower "
-                          "validation/test accuracy", 2),
-            "evidence": ("quantifies with a measurement (steps to target, accuracy gap)", 1),
-            "tuning": ("says how to avoid it: range test, log-scale search on the validation "
-                       "split, several seeds", 1)},
-           pass_mark=4),
-]}
+#: The written answers of lesson 06: exercise id -> (grade_id of ps3's answer cell, the question).
+WRITTEN = {
+    "06.written_convergence": ("answer_convergence",
+                               "How does the choice of learning rate change convergence during training?"),
+    "06.written_strategies": ("answer_strategies",
+                              "What are the common strategies for adjusting the learning rate, and how do they help?"),
+    "06.written_cost": ("answer_cost",
+                        "What does an inappropriate learning rate cost, in efficiency and in accuracy on unseen data?"),
+}
+
+
+@functools.cache
+def rubrics() -> dict[str, Rubric]:
+    """The rubrics of the written answers, read from the instructor's ps3 answer cells.
+
+    Returns:
+        ``{exercise id: Rubric}``, one per entry of :data:`WRITTEN`.
+
+    Raises:
+        FileNotFoundError: outside a checkout of the repository (see :mod:`lr_course.lessons.rubrics`).
+
+    >>> rubrics()["06.written_cost"].pass_mark <= rubrics()["06.written_cost"].max_total
+    True
+    """
+    parsed = load_rubrics()
+    return {rid: Rubric(rid, question, dict(parsed[grade_id].criteria), parsed[grade_id].pass_mark,
+                        parsed[grade_id].model_answer)
+            for rid, (grade_id, question) in WRITTEN.items()}
 
 
 def _lookup(table, key, what):
@@ -273,20 +278,19 @@ def answer(question_id: str, choice, *, record: bool = True):
         record: whether a right answer is written to the progress record.
 
     Returns:
-        A :class:`lr_course.selfcheck.Feedback` (renders as right / wrong / hint).
+        A :class:`~lr_course.lessons.feedback.Feedback` (renders as right / wrong / hint).
 
     >>> answer("06.q_threshold", ..., record=False).status
     'unanswered'
     """
-    from lr_course.selfcheck import check_answer
-
     _lookup(QUESTIONS, question_id, "question_id")
-    return check_answer(question_id, choice, record=record)
+    return EXERCISES.check(question_id, choice, record=record)
 
 
 def show_rubric(rubric_id: str) -> Rubric:
     """Return the rubric of a written answer (it renders as a table)."""
-    return _lookup(RUBRICS, rubric_id, "rubric_id")
+    _lookup(WRITTEN, rubric_id, "rubric_id")
+    return rubrics()[rubric_id]
 
 
 def self_score(rubric_id: str, scores, *, record: bool = True):
@@ -299,22 +303,20 @@ def self_score(rubric_id: str, scores, *, record: bool = True):
         record: whether a total at or above the pass mark is written to the progress record.
 
     Returns:
-        A :class:`lr_course.selfcheck.Feedback`: the criteria met, the ones to improve.
+        A :class:`~lr_course.lessons.feedback.Feedback`: the criteria met, the ones to improve.
 
     >>> self_score("06.written_cost", ..., record=False).status
     'unanswered'
     """
-    from lr_course.selfcheck import check_answer
-
-    _lookup(RUBRICS, rubric_id, "rubric_id")
-    return check_answer(rubric_id, scores, record=record)
+    _lookup(WRITTEN, rubric_id, "rubric_id")
+    return EXERCISES.check(rubric_id, scores, record=record)
 
 
-# --- the checks behind answer() and self_score(), registered by lr_course.exercises ----------
+# --- the checks behind answer() and self_score(), registered below ---------------------------
 
 
 def check_choice(question: Question, choice, verdict) -> None:
-    """Fill a selfcheck ``Verdict`` for one quiz choice."""
+    """Fill a ``Verdict`` for one quiz choice."""
     letter = str(choice).strip().lower().strip("()")
     if letter not in question.options:
         verdict.bad(f"{choice!r} is not one of the options {', '.join(question.options)}",
@@ -327,11 +329,13 @@ def check_choice(question: Question, choice, verdict) -> None:
 
 
 def check_scores(rubric: Rubric, scores, verdict) -> None:
-    """Fill a selfcheck ``Verdict`` for a self-score against a rubric."""
+    """Fill a ``Verdict`` for a self-score against a rubric."""
     if not isinstance(scores, dict):
         verdict.bad("give your scores as a dict {criterion: points}",
                     f"The keys are: {', '.join(rubric.criteria)}.")
         return
+    if scores and all(points is Ellipsis for points in scores.values()):
+        raise NotAnswered("Give yourself points for each criterion (replace each ...), then run the cell again.")
     unknown = set(scores) - set(rubric.criteria)
     missing = [key for key in rubric.criteria if key not in scores]
     if unknown or missing:
@@ -362,3 +366,44 @@ def check_scores(rubric: Rubric, scores, verdict) -> None:
             verdict.ok(f"(could still improve) {line}")
     else:
         verdict.bad(f"total {total}/{rubric.max_total}, below the pass mark {rubric.pass_mark}")
+
+
+# --- a predict-run-check exercise: how the step count scales with a small lr ----------------------
+
+
+@EXERCISES.add("predict_run", "predict how many steps a small lr needs, then count them")
+def _predict_run(answer, verdict: Verdict) -> None:
+    # GD on the parabola of curvature 1 from w0 = 1 for 3000 steps, at a constant lr <= 0.5
+    def read(run, verdict):
+        run = as_history(run, verdict, 3000)
+        if run is None:
+            return None
+        lr = float(run.lr[0])
+        if not (np.allclose(run.lr[:-1], lr) and np.isclose(run.loss[0], 0.5)):
+            verdict.bad("your run is not the experiment of the exercise (constant lr, curvature 1, w0 = 1)",
+                        "Use problems.Quadratic.one_d(curvature=1.0, x0=1.0) and a constant lr.")
+            return None
+        if not 0 < lr <= 0.5:
+            verdict.bad(f"lr = {lr:g} is outside the range the exercise asks for (0, 0.5]")
+            return None
+        below = np.asarray(run.loss) < 1e-8
+        if not below.any():
+            verdict.bad("your run never gets below a loss of 1e-8 in 3000 steps", "Take a larger lr.")
+            return None
+        return float(np.argmax(below))
+
+    check_prediction(verdict, answer, read, rtol=0.01, what="the first step with a loss below 1e-8",
+                     where="int(np.argmax(history.loss < 1e-8))")
+
+
+def _register() -> None:
+    for question in QUESTIONS.values():
+        EXERCISES.add(question.id.split(".", 1)[1], f"quiz on review question {question.review}")(
+            lambda choice, verdict, question=question: check_choice(question, choice, verdict))
+    for rubric_id, (_, question) in WRITTEN.items():
+        # the rubric is read when a score is checked, so importing the lesson never needs the file
+        EXERCISES.add(rubric_id.split(".", 1)[1], f"written answer: {question}")(
+            lambda scores, verdict, rubric_id=rubric_id: check_scores(rubrics()[rubric_id], scores, verdict))
+
+
+_register()
