@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 # The stamp is rebuilt whenever the package's dependencies change.
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lab test test-fast bench scan html release grade report clean-notebooks clean help
+.PHONY: lab test test-fast bench scan mutate-core html release grade report clean-notebooks clean help
 
 help:
 	@echo "make lab     create .venv, install the course and its kernel, open JupyterLab on the lessons"
 	@echo "make test    run the whole test suite (package, notebooks, grader, browser)"
 	@echo "make bench   print the benchmark figures"
 	@echo "make scan    grade the solutions and planted mistakes under many seeds (SEEDS=50)"
+	@echo "make mutate-core   mutation score of the teaching core's tests (MUTATE_ARGS=\"--sample 30\")"
 	@echo "make html    execute the lessons and render them to _build/html"
 	@echo "make release A=ps1_schedules   release an assignment of the course in autograder/"
 	@echo "make grade   A=ps1_schedules   grade everything submitted for it (sandboxed)"
@@ -48,6 +49,14 @@ bench: $(STAMP)
 SEEDS ?= 50
 scan: $(STAMP)
 	$(BIN)/python tools/scan_mistakes.py --seeds $(SEEDS)
+
+# Every mutant of the teaching core against its module's tests; an hour or more on 2 cores, so
+# MUTATE_ARGS="--sample 30" draws 30 per module (seeded) for a quicker estimate.
+MUTATE_ARGS ?=
+mutate-core: export OPENBLAS_NUM_THREADS = 1
+mutate-core: export OMP_NUM_THREADS = 1
+mutate-core: $(STAMP)
+	$(BIN)/python tools/mutants.py --workers 2 $(MUTATE_ARGS)
 
 # MathJax is copied into _build/html/mathjax and loaded from there, so the pages show their
 # equations with no network; without widget state the explorers' static PNGs are embedded.

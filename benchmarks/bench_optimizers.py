@@ -65,7 +65,7 @@ CASES = [
 
 def lr_course_steps(factory, kwargs, params, grads):
     """(update, step): one pure update carrying params and state along, and one in-place step."""
-    opt = optimizers.OPTIMIZERS[factory](**kwargs)
+    opt = getattr(optimizers, factory)(**kwargs)
     carry = [params.copy(), opt.init(params)]
     own_params = params.copy()
     own_state = opt.init(own_params)

@@ -1,7 +1,7 @@
-"""Argument checks shared by the problems and the 2-D surfaces: points, grids, finite numbers.
+"""Points and grids as the problems and the 2-D surfaces take them, checked and read-only.
 
 Private to :mod:`lr_course.problems` and :mod:`lr_course.surfaces` (the grading sandbox copies
-all three).
+all three, and :mod:`lr_course._checks`).
 """
 
 from __future__ import annotations
@@ -32,14 +32,6 @@ def _scalar_or_array(value, x):
     return float(value) if x.ndim == 1 else value
 
 
-def _finite_float(value, name):
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a real number, got {value!r}") from None
-    if not np.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return out
 
 
 def _read_only(array):

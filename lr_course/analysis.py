@@ -27,6 +27,8 @@ import math
 
 import numpy as np
 
+from . import _checks
+
 __all__ = [
     "top_eigenvalue",
     "sharpness",
@@ -47,15 +49,12 @@ _BOUNDARY_RTOL = 1e-9
 
 
 def _positive(value, name):
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value}")
-    return value
+    return _checks.real(name, value, low=0, low_open=True)
 
 
 def _eigenvalue_array(eigenvalues, name="eigenvalues"):
-    lam = np.asarray(eigenvalues, dtype=float).ravel()
-    if lam.size == 0 or not np.all(np.isfinite(lam)):
+    lam = _checks.real_array(name, eigenvalues).ravel()
+    if lam.size == 0:
         raise ValueError(f"{name} must be a non-empty sequence of finite numbers, got {eigenvalues}")
     return lam
 
@@ -115,15 +114,10 @@ def top_eigenvalue(hvp, dim, *, rng=None, num_iters=200, tol=1e-10):
     >>> round(top_eigenvalue(lambda v: np.diag([-5.0, 2.0]) @ v, 2), 6)
     2.0
     """
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
-    if isinstance(num_iters, bool) or not isinstance(num_iters, (int, np.integer)) or num_iters < 1:
-        raise ValueError(f"num_iters must be an integer >= 1, got {num_iters!r}")
-    if not (tol >= 0):
-        raise ValueError(f"tol must be >= 0, got {tol}")
-    rng = np.random.default_rng(0) if rng is None else rng
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator or None, got {rng!r}")
+    dim = _checks.integer("dim", dim, minimum=1)
+    num_iters = _checks.integer("num_iters", num_iters, minimum=1)
+    tol = _checks.real("tol", tol, low=0)
+    rng = np.random.default_rng(0) if rng is None else _checks.generator(rng, allow_none=True)
     v0 = rng.standard_normal(dim)
     v0 /= np.linalg.norm(v0)
     # Overflow in hvp (huge params) should surface as our ValueError, not as a warning.
@@ -187,9 +181,7 @@ def critical_lr(L, momentum=0.0):
     (0.2, 0.38)
     """
     L = _positive(L, "L")
-    momentum = float(momentum)
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    momentum = _checks.real("momentum", momentum, low=0, high=1, high_open=True)
     return (2.0 + 2.0 * momentum) / L
 
 
@@ -213,9 +205,7 @@ def optimal_lr(mu, L):
     0.2
     """
     L = _positive(L, "L")
-    mu = float(mu)
-    if not (math.isfinite(mu) and 0.0 <= mu <= L):
-        raise ValueError(f"mu must be in [0, L] = [0, {L}], got {mu}")
+    mu = _checks.real("mu", mu, low=0, high=L, rule=f"in [0, L] = [0, {L}]")
     return 2.0 / (mu + L)
 
 
@@ -240,9 +230,7 @@ def contraction_rate(lr, eigenvalues):
     >>> contraction_rate(np.array([0.1, 0.2, 0.25]), [1.0, 10.0])
     array([0.9, 1. , 1.5])
     """
-    lr_arr = np.asarray(lr, dtype=float)
-    if not np.all(np.isfinite(lr_arr) & (lr_arr > 0)):
-        raise ValueError(f"lr must be finite and > 0, got {lr}")
+    lr_arr = _checks.real_array("lr", lr, low=0, low_open=True)
     lam = _eigenvalue_array(eigenvalues)
     rho = np.max(np.abs(1.0 - lr_arr[..., None] * lam), axis=-1)
     return float(rho) if rho.ndim == 0 else rho
@@ -277,9 +265,7 @@ def momentum_contraction_rate(lr, momentum, eigenvalues):
     0.5
     """
     lr = _positive(lr, "lr")
-    momentum = float(momentum)
-    if not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    momentum = _checks.real("momentum", momentum, low=0, high=1, high_open=True)
     lam = _eigenvalue_array(eigenvalues)
     b = 1.0 + momentum - lr * lam
     disc = (b * b - 4.0 * momentum).astype(complex)
@@ -403,15 +389,15 @@ def steps_to_tolerance(lr, eigenvalues, tol, x0=None, *, measure="distance"):
     lam = _eigenvalue_array(eigenvalues)
     if np.any(lam <= 0):
         raise ValueError(f"eigenvalues must all be > 0, got {lam.tolist()}")
-    e0 = np.ones_like(lam) if x0 is None else np.asarray(x0, dtype=float).ravel()
-    if e0.shape != lam.shape or not np.all(np.isfinite(e0)):
+    e0 = np.ones_like(lam) if x0 is None else _checks.real_array("x0", x0).ravel()
+    if e0.shape != lam.shape:
         raise ValueError(f"x0 must be {lam.size} finite numbers (one per eigenvalue), got {x0}")
     if measure == "distance":
         weights, target = e0**2, tol**2
     elif measure == "loss":
         weights, target = 0.5 * lam * e0**2, tol
     else:
-        raise ValueError(f"measure must be 'distance' or 'loss', got {measure!r}")
+        _checks.choice("measure", measure, ("distance", "loss"))
     keep = weights > 0
     a, s = weights[keep], (1.0 - lr * lam[keep]) ** 2
 
@@ -450,10 +436,8 @@ def steps_to_tolerance_empirical(problem, lr, tol, max_steps=10_000, *, params=N
     """
     lr = _positive(lr, "lr")
     tol = _positive(tol, "tol")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 0:
-        raise ValueError(f"max_steps must be an integer >= 0, got {max_steps!r}")
-    if measure not in ("distance", "loss"):
-        raise ValueError(f"measure must be 'distance' or 'loss', got {measure!r}")
+    max_steps = _checks.integer("max_steps", max_steps, minimum=0)
+    measure = _checks.choice("measure", measure, ("distance", "loss"))
     x = np.array(problem.x0 if params is None else params, dtype=float)
     x_star = np.asarray(problem.minimum, dtype=float)
     f_star = problem.loss(x_star) if measure == "loss" else 0.0
@@ -505,15 +489,9 @@ def noise_floor(lr, curvature, sigma):
     >>> noise_floor(2.5, 1.0, 1.0)
     inf
     """
-    lr_arr = np.asarray(lr, dtype=float)
-    lam = np.asarray(curvature, dtype=float)
-    if not np.all(np.isfinite(lr_arr) & (lr_arr > 0)):
-        raise ValueError(f"lr must be finite and > 0, got {lr}")
-    if not np.all(np.isfinite(lam) & (lam > 0)):
-        raise ValueError(f"curvature must be finite and > 0, got {curvature}")
-    sigma = float(sigma)
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"sigma must be finite and >= 0, got {sigma}")
+    lr_arr = _checks.real_array("lr", lr, low=0, low_open=True)
+    lam = _checks.real_array("curvature", curvature, low=0, low_open=True)
+    sigma = _checks.real("sigma", sigma, low=0)
     h = lr_arr * lam
     stable = h < 2.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -550,21 +528,10 @@ def mean_square_recursion(lrs, curvature, sigma, v0):
     >>> mean_square_recursion([0.5, 0.5], curvature=1.0, sigma=1.0, v0=4.0)  # 0.25 * 4 + 0.25
     array([4.    , 1.25  , 0.5625])
     """
-    lr_arr = np.asarray(lrs, dtype=float)
-    if lr_arr.ndim != 1 or not np.all(np.isfinite(lr_arr) & (lr_arr >= 0)):
-        raise ValueError(f"lrs must be a 1-D sequence of finite numbers >= 0, got {lrs!r}")
-    lam = np.asarray(curvature, dtype=float)
-    if not np.all(np.isfinite(lam)):
-        raise ValueError(f"curvature must be finite, got {curvature!r}")
-    try:
-        sigma = float(sigma)
-    except (TypeError, ValueError):
-        raise ValueError(f"sigma must be a number >= 0, got {sigma!r}") from None
-    if not (math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"sigma must be finite and >= 0, got {sigma!r}")
-    v = np.asarray(v0, dtype=float)
-    if not np.all(np.isfinite(v) & (v >= 0)):
-        raise ValueError(f"v0 must be finite and >= 0, got {v0!r}")
+    lr_arr = _checks.real_array("lrs", lrs, low=0, ndim=1)
+    lam = _checks.real_array("curvature", curvature)
+    sigma = _checks.real("sigma", sigma, low=0)
+    v = _checks.real_array("v0", v0, low=0)
     v = np.broadcast_to(v, np.broadcast_shapes(v.shape, lam.shape))
     out = np.empty((lr_arr.size + 1,) + v.shape)
     out[0] = v

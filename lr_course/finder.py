@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _checks
+
 from lr_course.training import train
 
 __all__ = ["RangeTestResult", "range_test"]
@@ -94,8 +96,10 @@ def range_test(problem, make_optimizer, params=None, *, lr_min=1e-6, lr_max=10.0
     The suggestion is ``best_lr / 10``, where ``best_lr`` is the lr at the lowest smoothed loss:
     the minimum already sits close to the edge of stability (and the smoothing makes it lag
     behind the raw loss), so the rule steps back one decade. It is the rule fastai reports as
-    ``lr_min``; unlike "steepest descent of the curve" it does not depend on differentiating
-    a noisy curve. Since the best smoothed loss comes before the stop,
+    ``lr_min``, except that fastai applies it to the records left after dropping the first
+    10% and the last 5 (``lrs[n // 10 : -5]``), which can change the answer; here every
+    record counts. Unlike "steepest descent of the curve" it does not depend on
+    differentiating a noisy curve. Since the best smoothed loss comes before the stop,
     ``suggestion < best_lr < diverged_lr``.
 
     Args:
@@ -124,23 +128,13 @@ def range_test(problem, make_optimizer, params=None, *, lr_min=1e-6, lr_max=10.0
     >>> bool(r.suggestion < r.best_lr < r.diverged_lr), bool(0.2 < r.diverged_lr < 2.0)
     (True, True)
     """
-    lr_min, lr_max = float(lr_min), float(lr_max)
-    if not (math.isfinite(lr_min) and lr_min > 0):
-        raise ValueError(f"lr_min must be finite and > 0, got {lr_min}")
-    if not (math.isfinite(lr_max) and lr_max > lr_min):
-        raise ValueError(f"lr_max must be finite and > lr_min = {lr_min}, got {lr_max}")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) \
-            or num_steps < 2:
-        raise ValueError(f"num_steps must be an integer >= 2, got {num_steps!r}")
-    smoothing = float(smoothing)
-    if not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"smoothing must be in [0, 1), got {smoothing}")
-    diverge_factor = float(diverge_factor)
-    if not (math.isfinite(diverge_factor) and diverge_factor > 1.0):
-        raise ValueError(f"diverge_factor must be finite and > 1, got {diverge_factor}")
-    if not callable(make_optimizer):
-        raise ValueError(f"make_optimizer must be a function lr -> Optimizer, "
-                         f"got {make_optimizer!r}")
+    lr_min = _checks.real("lr_min", lr_min, low=0, low_open=True)
+    lr_max = _checks.real("lr_max", lr_max, low=lr_min, low_open=True,
+                          rule=f"a finite number > lr_min = {lr_min}")
+    num_steps = _checks.integer("num_steps", num_steps, minimum=2)
+    smoothing = _checks.real("smoothing", smoothing, low=0, high=1, high_open=True)
+    diverge_factor = _checks.real("diverge_factor", diverge_factor, low=1, low_open=True)
+    _checks.function("make_optimizer", make_optimizer, "a function lr -> Optimizer")
 
     # 1. The live stopping rule, as a training callback (entry k >= 1 is the loss after
     #    update k - 1, the one made with lrs[k - 1]).

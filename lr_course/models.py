@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lr_course import _checks
+
 __all__ = ["Digits", "load_digits", "LogisticRegression", "MLP"]
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "digits.csv.gz"
@@ -60,8 +62,7 @@ class Digits:
 
     def split(self, name):
         """Return ``(X, y)`` of split ``name``: "train", "val" or "test"."""
-        if name not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {name!r}")
+        _checks.choice("split", name, SPLITS)
         return getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
 
     def images(self, name="train"):
@@ -111,8 +112,7 @@ def load_digits(seed=0):
     >>> d.n_classes, d.n_features
     (10, 64)
     """
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    seed = _checks.integer("seed", seed, minimum=0)
     with gzip.open(DATA_FILE, "rt") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.int64)
     pixels, labels = table[:, :64].astype(float), table[:, 64]
@@ -168,12 +168,7 @@ class _Classifier:
         for attr in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "n_classes"):
             if not hasattr(data, attr):
                 raise ValueError(f"data must be a Digits-like object with .{attr}, got {data!r}")
-        try:
-            l2 = float(l2)
-        except (TypeError, ValueError):
-            raise ValueError(f"l2 must be a number >= 0, got {l2!r}") from None
-        if not (np.isfinite(l2) and l2 >= 0):
-            raise ValueError(f"l2 must be a finite number >= 0, got {l2!r}")
+        l2 = _checks.real("l2", l2, low=0)
         self.data = data
         self.l2 = l2
         self.n_features = int(data.X_train.shape[1])
@@ -208,8 +203,7 @@ class _Classifier:
         return self.data.X_train[idx], self.data.y_train[idx]
 
     def _split(self, split):
-        if split not in SPLITS:
-            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        _checks.choice("split", split, SPLITS)
         return getattr(self.data, f"X_{split}"), getattr(self.data, f"y_{split}")
 
     def loss(self, params, batch=None):
@@ -392,12 +386,8 @@ class MLP(_Classifier):
 
     def __init__(self, data=None, hidden=32, activation="tanh", l2=1e-4):
         super().__init__(data, l2)
-        if isinstance(hidden, (bool, np.bool_)) or not isinstance(hidden, (int, np.integer)) or hidden < 1:
-            raise ValueError(f"hidden must be an int >= 1, got {hidden!r}")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
-        self.hidden = int(hidden)
-        self.activation = activation
+        self.hidden = _checks.integer("hidden", hidden, minimum=1)
+        self.activation = _checks.choice("activation", activation, _ACTIVATIONS)
         F, H, C = self.n_features, self.hidden, self.n_classes
         self._shapes = ((F, H), (H,), (H, C), (C,))
         self._ends = np.cumsum([np.prod(s) for s in self._shapes])
@@ -411,8 +401,7 @@ class MLP(_Classifier):
 
     def init(self, rng):
         """Random weights (Glorot-uniform; He-normal for a relu hidden layer), zero biases."""
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(f"rng must be a numpy.random.Generator, got {rng!r}")
+        rng = _checks.generator(rng)
         parts = []
         for layer, (fan_in, fan_out) in enumerate((self._shapes[0], self._shapes[2])):
             if self.activation == "relu" and layer == 0:

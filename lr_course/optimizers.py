@@ -28,16 +28,16 @@ from PyTorch and agrees to 1e-12 relative. Each optimizer also has
 
 from __future__ import annotations
 
-import functools
 import math
-from typing import Any, Callable, NamedTuple, Union
+from typing import Callable, NamedTuple
 
 import numpy as np
 
-Schedule = Callable[[int], float]
-LearningRate = Union[float, Schedule]
+from . import _checks
+from ._updates import (LearningRate, _lr_function, _prepare, _pure_and_in_place, _state_array,
+                       _zeros_init)
 
-__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw", "OPTIMIZERS"]
+__all__ = ["Optimizer", "sgd", "adagrad", "rmsprop", "adam", "adamw"]
 
 
 class Optimizer(NamedTuple):
@@ -64,145 +64,6 @@ class Optimizer(NamedTuple):
     name: str
     hyperparams: dict
     step: Callable[[np.ndarray, np.ndarray, dict], None]
-
-
-# ---------------------------------------------------------------------------------------
-# Argument checks and shared plumbing
-
-
-def _number(name: str, value: Any, low: float = 0.0, high: float = math.inf,
-            high_open: bool = False) -> float:
-    """``value`` as a float in [low, high] (or [low, high)), else a ValueError naming it."""
-    interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
-    if isinstance(value, bool):  # True would silently mean 1.0
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}") from None
-    too_high = x >= high if high_open else x > high
-    if not math.isfinite(x) or x < low or too_high:
-        raise ValueError(f"{name} must be a number in {interval}, got {value!r}")
-    return x
-
-
-def _flag(name: str, value: Any) -> bool:
-    """``value`` as a bool, else a ValueError naming it (a string such as "yes" is refused)."""
-    if value not in (True, False):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _lr_function(lr: LearningRate) -> Callable[[int], float]:
-    """Turn a float or a schedule into ``lr_at(t) -> float``, checking what it returns."""
-    if not callable(lr):
-        value = _number("lr", lr)
-        return lambda t: value
-
-    def lr_at(t: int) -> float:
-        value = lr(t)
-        try:
-            value = float(value)  # a numpy float64 would upcast float32 params
-        except (TypeError, ValueError):
-            raise ValueError(f"lr schedule must return a number, got {value!r} at step {t}") from None
-        if not (math.isfinite(value) and value >= 0.0):
-            raise ValueError(f"lr schedule must return a finite lr >= 0, got {value!r} at step {t}")
-        return value
-
-    return lr_at
-
-
-def _as_float_array(x, name: str) -> np.ndarray:
-    x = np.asarray(x)
-    if x.dtype.kind in "biu":
-        return x.astype(np.float64)
-    if x.dtype.kind != "f":
-        raise ValueError(f"{name} must be a real float array, got dtype {x.dtype}")
-    return x
-
-
-def _zeros_init(*names: str, fill: float = 0.0) -> Callable[[np.ndarray], dict]:
-    """An ``init`` that gives ``{"t": 0}`` plus one array per name, like params, set to fill."""
-
-    def init(params) -> dict:
-        p = _as_float_array(params, "params")
-        state: dict = {"t": 0}
-        for key in names:
-            state[key] = np.full_like(p, fill)
-        return state
-
-    return init
-
-
-def _prepare(params, grads, state) -> tuple[np.ndarray, np.ndarray, int]:
-    """Check the arguments of an update; return params and grads as arrays of one float dtype, and t."""
-    p = _as_float_array(params, "params")
-    g = _as_float_array(grads, "grads")
-    if p.shape != g.shape:
-        raise ValueError(f"grads must have the shape of params {p.shape}, got {g.shape}")
-    if not isinstance(state, dict) or "t" not in state:
-        raise ValueError(f"state must be the dict made by init(params), got {state!r:.80}")
-    t = state["t"]
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"state['t'] must be an int >= 0, got {t!r}")
-    # float32 params stay float32: everything below computes in params' dtype.
-    g = g.astype(p.dtype, copy=False)
-    return p, g, int(t)
-
-
-def _state_array(state: dict, key: str, p: np.ndarray) -> np.ndarray:
-    """``state[key]`` checked against params: present, of params' shape, in params' dtype."""
-    if key not in state:
-        raise ValueError(f"state has no {key!r}: pass the dict made by init(params) "
-                         f"or returned by the previous update, got keys {sorted(state)}")
-    x = np.asarray(state[key])
-    if x.shape != p.shape:
-        raise ValueError(f"state[{key!r}] must have the shape of params {p.shape}, got {x.shape}")
-    return x.astype(p.dtype, copy=False)
-
-
-def _check_in_place(params, state: dict, keys: tuple) -> None:
-    """Refuse, with a ValueError naming it, an array that ``step`` could not overwrite."""
-    if not isinstance(params, np.ndarray) or params.dtype.kind != "f":
-        raise ValueError("step updates params in place, so params must be a numpy float "
-                         f"array, got {params!r:.80} (update accepts lists and ints)")
-    arrays = [("params", params)] + [(f"state[{key!r}]", state.get(key)) for key in keys]
-    for i, (name, x) in enumerate(arrays):
-        if not isinstance(x, np.ndarray) or x.shape != params.shape or x.dtype != params.dtype:
-            raise ValueError(f"step needs {name} to be an array of params' shape {params.shape} "
-                             f"and dtype {params.dtype}, got {x!r:.80}")
-        if not x.flags.writeable:
-            raise ValueError(f"step needs {name} to be writeable; pass a copy or use update")
-        for other, y in arrays[:i]:
-            if np.may_share_memory(x, y):
-                raise ValueError(f"step needs {name} and {other} in separate memory")
-
-
-def _pure_and_in_place(update: Callable, keys: tuple) -> tuple[Callable, Callable]:
-    """``update`` with numpy's overflow warnings off, and ``step``, the same written in place.
-
-    Divergence is part of the course: a too-large lr sends the params to inf or NaN,
-    exactly as in PyTorch, and the caller (``lr_course.training``) detects it; a wall of
-    RuntimeWarnings from inside the optimizer would teach nothing.
-    """
-
-    @functools.wraps(update)
-    def quiet_update(params, grads, state):
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            new_params, new_state = update(params, grads, state)
-        # numpy gives a scalar for arithmetic on 0-d arrays: hand back arrays, as for any shape
-        arrays = {key: np.asarray(value) for key, value in new_state.items() if key != "t"}
-        return np.asarray(new_params), {"t": new_state["t"], **arrays}
-
-    def step(params, grads, state):
-        new_params, new_state = quiet_update(params, grads, state)  # checks the arguments
-        _check_in_place(params, state, keys)
-        params[...] = new_params
-        for key in keys:
-            state[key][...] = new_state[key]
-        state["t"] = new_state["t"]
-
-    return quiet_update, step
 
 
 # ---------------------------------------------------------------------------------------
@@ -239,7 +100,11 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
     "v <- mu v - lr g; p <- p + v" form of Sutskever et al. the velocity carries past
     learning rates; here the current lr multiplies the whole velocity, so the two
     forms agree for a constant lr and differ under a schedule (PyTorch's choice is
-    this one). Momentum larger than 1 is accepted, as in PyTorch, though it diverges.
+    this one, and ``optax.sgd``'s, which scales the momentum trace by the lr afterwards;
+    Keras's ``SGD`` keeps the lr inside the velocity, ``v <- mu v - lr g``). Momentum
+    larger than 1 is accepted, as in PyTorch, though it diverges. Keras's
+    ``weight_decay`` is decoupled (the params shrink by ``lr * weight_decay`` before the
+    step, as in :func:`adamw`), not the L2 term here.
 
     References:
         Polyak (1964), heavy-ball momentum. Sutskever, Martens, Dahl & Hinton (2013),
@@ -255,10 +120,10 @@ def sgd(lr: LearningRate = 0.01, momentum: float = 0.0, dampening: float = 0.0,
     (array([0.42]), array([3.8]))
     """
     lr_at = _lr_function(lr)
-    momentum = _number("momentum", momentum)
-    dampening = _number("dampening", dampening, high=1.0)
-    weight_decay = _number("weight_decay", weight_decay)
-    nesterov = _flag("nesterov", nesterov)
+    momentum = _checks.real("momentum", momentum, low=0)
+    dampening = _checks.real("dampening", dampening, low=0, high=1)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    nesterov = _checks.flag("nesterov", nesterov)
     if nesterov and (momentum <= 0 or dampening != 0):
         raise ValueError("nesterov=True needs momentum > 0 and dampening == 0, "
                          f"got momentum={momentum!r}, dampening={dampening!r}")
@@ -319,8 +184,11 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
 
     The lr decay counts from the first update (eta_1 = lr), as in PyTorch, and
     ``lr_at(t)`` returns the decayed eta (PyTorch's ``param_groups`` show the undecayed
-    lr). Keras and
-    optax start the accumulator at 0.1, PyTorch (and this function) at 0.
+    lr). The formula is ``torch.optim.Adagrad``'s. Keras's ``Adagrad`` and
+    ``optax.adagrad`` differ in three ways: eps goes inside the root,
+    ``p_t = p_{t-1} - lr * g_t / sqrt(s_t + epsilon)``; eps defaults to 1e-7; and the
+    accumulator starts at s_0 = 0.1 (PyTorch, and this function, start at 0). Keras's
+    ``weight_decay`` is decoupled (as in :func:`adamw`), not the L2 term here.
 
     Reference:
         Duchi, Hazan & Singer (2011), "Adaptive subgradient methods for online learning
@@ -335,10 +203,11 @@ def adagrad(lr: LearningRate = 0.01, lr_decay: float = 0.0, weight_decay: float 
     (array([0.9, 1.1]), array([1.6e+01, 1.0e-04]))
     """
     base_lr_at = _lr_function(lr)
-    lr_decay = _number("lr_decay", lr_decay)
-    weight_decay = _number("weight_decay", weight_decay)
-    initial_accumulator_value = _number("initial_accumulator_value", initial_accumulator_value)
-    eps = _number("eps", eps)
+    lr_decay = _checks.real("lr_decay", lr_decay, low=0)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    initial_accumulator_value = _checks.real("initial_accumulator_value",
+                                             initial_accumulator_value, low=0)
+    eps = _checks.real("eps", eps, low=0)
     kappa, lam = lr_decay, weight_decay
 
     def lr_at(t: int) -> float:
@@ -393,8 +262,13 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
 
     There is no bias correction, so early steps are larger than lr: the first step is
     lr / sqrt(1 - rho) per coordinate (10 lr for rho = 0.99). The formula is PyTorch's
-    (which accepts any alpha >= 0; this function only [0, 1)). Keras and optax default
-    to rho = 0.9, and optax by default adds eps inside the square root.
+    (which accepts any alpha >= 0; this function only [0, 1)). Keras's ``RMSprop`` and
+    ``optax.rmsprop`` differ: both default to rho = 0.9; both put eps inside the square
+    root, ``r_t = sqrt(s_t + epsilon)`` (Keras always, eps 1e-7; optax unless
+    ``eps_in_sqrt=False``, eps 1e-8), and ``sqrt(s_t - a_t**2 + epsilon)`` when centered;
+    and with momentum both put the lr inside the buffer, ``b_t = mu * b_{t-1} +
+    lr(t - 1) * g_t / r_t; p_t = p_{t-1} - b_t``, which equals the form above only for a
+    constant lr. Keras's ``weight_decay`` is decoupled (as in :func:`adamw`).
 
     Reference:
         Hinton, Srivastava & Swersky, "Neural networks for machine learning", lecture 6e
@@ -406,11 +280,11 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
     (array([-0.1]), array([0.09]))
     """
     lr_at = _lr_function(lr)
-    rho = _number("rho", rho, high=1.0, high_open=True)
-    eps = _number("eps", eps)
-    weight_decay = _number("weight_decay", weight_decay)
-    momentum = _number("momentum", momentum)
-    centered = _flag("centered", centered)
+    rho = _checks.real("rho", rho, low=0, high=1, high_open=True)
+    eps = _checks.real("eps", eps, low=0)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    momentum = _checks.real("momentum", momentum, low=0)
+    centered = _checks.flag("centered", centered)
     mu, lam = momentum, weight_decay
 
     def update(params, grads, state):
@@ -445,11 +319,11 @@ def rmsprop(lr: LearningRate = 0.01, rho: float = 0.99, eps: float = 1e-8,
 def _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled: bool) -> Optimizer:
     """Adam (``decoupled=False``) or AdamW: the factories below check and document."""
     lr_at = _lr_function(lr)
-    beta1 = _number("beta1", beta1, high=1.0, high_open=True)
-    beta2 = _number("beta2", beta2, high=1.0, high_open=True)
-    eps = _number("eps", eps)
-    weight_decay = _number("weight_decay", weight_decay)
-    amsgrad = _flag("amsgrad", amsgrad)
+    beta1 = _checks.real("beta1", beta1, low=0, high=1, high_open=True)
+    beta2 = _checks.real("beta2", beta2, low=0, high=1, high_open=True)
+    eps = _checks.real("eps", eps, low=0)
+    weight_decay = _checks.real("weight_decay", weight_decay, low=0)
+    amsgrad = _checks.flag("amsgrad", amsgrad)
     lam = weight_decay
 
     def update(params, grads, state):
@@ -515,9 +389,13 @@ def adam(lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps:
     step is lr * g / (|g| + eps), about lr * sign(g) in every coordinate.
 
     Same as ``torch.optim.Adam``; AMSGrad takes the maximum of the raw v and
-    bias-corrects it afterwards, as PyTorch does. optax and Keras agree except that
-    Keras's eps is the "epsilon hat" of the paper, added to the root of the
-    uncorrected v.
+    bias-corrects it afterwards, as PyTorch and Keras do. ``optax.adam`` is the same
+    formula; ``optax.amsgrad`` instead takes the maximum of the bias-corrected v,
+    ``u_t = max(u_{t-1}, v_t / (1 - beta2**t))``. Keras's eps is the "epsilon hat" of the
+    paper, added to the root of the uncorrected v:
+    ``p_t = p_{t-1} - lr * (sqrt(1 - beta2**t) / (1 - beta1**t)) * m_t / (sqrt(u_t) + epsilon)``,
+    and its default is 1e-7. Keras's ``weight_decay`` is decoupled: Keras's ``Adam`` with
+    ``weight_decay`` is :func:`adamw`, not this function's L2 term.
 
     References:
         Kingma & Ba (2014), "Adam: a method for stochastic optimization",
@@ -576,12 +454,3 @@ def adamw(lr: LearningRate = 1e-3, beta1: float = 0.9, beta2: float = 0.999, eps
     """
     return _adam_family(lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
 
-
-#: Factories by name, for the explorers: ``OPTIMIZERS["adam"](lr=0.01)``.
-OPTIMIZERS: dict[str, Callable[..., Optimizer]] = {
-    "sgd": sgd,
-    "adagrad": adagrad,
-    "rmsprop": rmsprop,
-    "adam": adam,
-    "adamw": adamw,
-}

@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_course._points import _as_point, _as_points, _finite_float, _read_only, _scalar_or_array
+from lr_course import _checks
+from lr_course._points import _as_point, _as_points, _read_only, _scalar_or_array
 # The classic 2-D surfaces live in their own module; they are part of this one's API.
 from lr_course.surfaces import Beale, Himmelblau, Rosenbrock, Saddle
 
@@ -154,10 +155,8 @@ class Quadratic:
         >>> x - 0.25 * q.grad(x)  # lr = 0.25 < 1/lambda: shrinks without changing sign
         array([0.5])
         """
-        curvature = _finite_float(curvature, "curvature")
-        if curvature <= 0:
-            raise ValueError(f"curvature must be > 0, got {curvature}")
-        return cls([curvature], x0=[_finite_float(x0, "x0")])
+        curvature = _checks.real("curvature", curvature, low=0, low_open=True)
+        return cls([curvature], x0=[_checks.real("x0", x0)])
 
     @classmethod
     def ill_conditioned(cls, mu=1.0, L=10.0, angle=0.0, x0=(-2.0, 0.8)):
@@ -172,13 +171,9 @@ class Quadratic:
         >>> q.mu, q.L, q.condition_number
         (1.0, 10.0, 10.0)
         """
-        mu = _finite_float(mu, "mu")
-        L = _finite_float(L, "L")
-        if mu <= 0:
-            raise ValueError(f"mu must be > 0, got {mu}")
-        if L < mu:
-            raise ValueError(f"L must be >= mu = {mu}, got {L}")
-        q = cls([mu, L], x0=x0, rotation=_finite_float(angle, "angle"))
+        mu = _checks.real("mu", mu, low=0, low_open=True)
+        L = _checks.real("L", L, low=mu, rule=f"a finite number >= mu = {mu}")
+        q = cls([mu, L], x0=x0, rotation=_checks.real("angle", angle))
         q.name = "ill-conditioned quadratic"
         return q
 
@@ -253,7 +248,7 @@ def _orthogonal(rotation, dim):
     if arr is not None and arr.ndim == 0:
         if dim != 2:
             raise ValueError(f"rotation as an angle needs dim == 2, got dim = {dim}")
-        angle = _finite_float(arr, "rotation")
+        angle = _checks.real("rotation", arr)
         c, s = np.cos(angle), np.sin(angle)
         return np.array([[c, -s], [s, c]])
     if arr is not None and arr.shape == (dim, dim):
@@ -313,13 +308,8 @@ class NoisyGradient:
         for attr in ("dim", "x0", "loss", "grad", "loss_and_grad"):
             if not hasattr(problem, attr):
                 raise ValueError(f"problem must follow the Problem protocol (no .{attr}), got {problem!r}")
-        sigma = _finite_float(sigma, "sigma")
-        if sigma < 0:
-            raise ValueError(f"sigma must be >= 0, got {sigma}")
-        if not isinstance(rng, np.random.Generator):
-            raise ValueError(
-                f"rng must be a numpy.random.Generator (np.random.default_rng(seed)), got {rng!r}"
-            )
+        sigma = _checks.real("sigma", sigma, low=0)
+        rng = _checks.generator(rng)
         self.exact = problem
         self.sigma = sigma
         self.rng = rng

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_course._points import _as_point, _as_points, _finite_float, _read_only, _scalar_or_array
+from lr_course import _checks
+from lr_course._points import _as_point, _as_points, _read_only, _scalar_or_array
 
 __all__ = ["Rosenbrock", "Beale", "Himmelblau", "Saddle"]
 
@@ -109,10 +110,8 @@ class Rosenbrock(_Surface2D):
     name = "Rosenbrock"
 
     def __init__(self, a=1.0, b=100.0, x0=None):
-        self.a = _finite_float(a, "a")
-        self.b = _finite_float(b, "b")
-        if self.b <= 0:
-            raise ValueError(f"b must be > 0, got {b}")
+        self.a = _checks.real("a", a)
+        self.b = _checks.real("b", b, low=0, low_open=True)
         self.minimum = _read_only([self.a, self.a**2])
         self.minima = (self.minimum,)
         self._init_start(x0, (-1.2, 1.0))

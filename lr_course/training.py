@@ -16,11 +16,12 @@ and no numpy warning escapes.
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import _checks
 
 __all__ = ["History", "noisy_sgd_runs", "train", "train_on_plateau"]
 
@@ -124,15 +125,6 @@ class History:
         return out
 
 
-def _check_int(value, name, minimum, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}"
-                         f"{' or None' if allow_none else ''}, got {value!r}")
-    return int(value)
-
-
 def _batches(num_train, batch_size, rng):
     """Endless minibatches: a fresh permutation per epoch, cut into consecutive chunks.
 
@@ -208,25 +200,21 @@ def train(problem, optimizer, params=None, num_steps=None, *, batch_size=None, r
         if not hasattr(optimizer, attr):
             raise ValueError(f"optimizer must have .{attr} (see lr_course.optimizers), "
                              f"got {optimizer!r}")
-    num_steps = _check_int(num_steps, "num_steps", 0, allow_none=True)
-    num_epochs = _check_int(num_epochs, "num_epochs", 0, allow_none=True)
-    batch_size = _check_int(batch_size, "batch_size", 1, allow_none=True)
-    eval_every = _check_int(eval_every, "eval_every", 0)
+    num_steps = _checks.integer("num_steps", num_steps, minimum=0, allow_none=True)
+    num_epochs = _checks.integer("num_epochs", num_epochs, minimum=0, allow_none=True)
+    batch_size = _checks.integer("batch_size", batch_size, minimum=1, allow_none=True)
+    eval_every = _checks.integer("eval_every", eval_every, minimum=0)
     if num_steps is not None and num_epochs is not None:
         raise ValueError(f"give num_steps or num_epochs, not both; got num_steps={num_steps}, "
                          f"num_epochs={num_epochs}")
-    if blowup is None:
+    if blowup is None or blowup == math.inf:
         blowup = math.inf
-    if isinstance(blowup, bool) or not (isinstance(blowup, numbers.Real) and blowup > 1):
-        raise ValueError(f"blowup must be a number > 1 (or inf/None), got {blowup!r}")
-    if rng is None:
-        rng = np.random.default_rng(0)
-    if not isinstance(rng, np.random.Generator):
-        raise ValueError(f"rng must be a numpy.random.Generator or None, got {rng!r}")
-    if callback is not None and not callable(callback):
-        raise ValueError(f"callback must be callable or None, got {callback!r}")
-    if on_eval is not None and not callable(on_eval):
-        raise ValueError(f"on_eval must be callable or None, got {on_eval!r}")
+    else:
+        blowup = _checks.real("blowup", blowup, low=1, low_open=True,
+                              rule="a number > 1 (or inf/None)")
+    rng = np.random.default_rng(0) if rng is None else _checks.generator(rng, allow_none=True)
+    _checks.function("callback", callback, allow_none=True)
+    _checks.function("on_eval", on_eval, allow_none=True)
 
     batches = None
     if batch_size is not None:
@@ -359,16 +347,13 @@ def train_on_plateau(problem, make_optimizer, plateau, params=None, num_steps=No
     """
     if not (hasattr(plateau, "step") and callable(plateau)):
         raise ValueError(f"plateau must be a schedules.ReduceOnPlateau, got {plateau!r}")
-    if monitor not in ("loss", "metric"):
-        raise ValueError(f"monitor must be 'loss' or 'metric', got {monitor!r}")
+    _checks.choice("monitor", monitor, ("loss", "metric"))
     wanted = "min" if monitor == "loss" else "max"
     if getattr(plateau, "mode", wanted) != wanted:
         raise ValueError(f"monitor={monitor!r} needs a plateau with mode={wanted!r}, "
                          f"got mode={plateau.mode!r}")
-    if isinstance(eval_every, bool) or not isinstance(eval_every, (int, np.integer)) or eval_every < 1:
-        raise ValueError(f"eval_every must be an integer >= 1, got {eval_every!r}")
-    if not callable(make_optimizer):
-        raise ValueError(f"make_optimizer must be a function lr -> Optimizer, got {make_optimizer!r}")
+    _checks.integer("eval_every", eval_every, minimum=1)
+    _checks.function("make_optimizer", make_optimizer, "a function lr -> Optimizer")
 
     def feed(step, val_loss, val_metric):
         plateau.step(val_loss if monitor == "loss" else val_metric)
@@ -406,7 +391,13 @@ def noisy_sgd_runs(lrs, curvature, sigma, x0, num_runs, rng, blowup=1e8):
     >>> round(float(loss[-1] / loss[0]), 6) == round(0.9 ** 200, 6), diverged_at
     (True, None)
     """
-    lrs = np.asarray(lrs, dtype=float)
+    lrs = _checks.real_array("lrs", lrs, ndim=1)
+    curvature = _checks.real("curvature", curvature, low=0, low_open=True)
+    sigma = _checks.real("sigma", sigma, low=0)
+    x0 = _checks.real("x0", x0)
+    num_runs = _checks.integer("num_runs", num_runs, minimum=1)
+    rng = _checks.generator(rng)
+    blowup = _checks.real("blowup", blowup, low=1, low_open=True)
     noise = sigma * rng.standard_normal((len(lrs), num_runs))
     x = np.full(num_runs, float(x0))
     mean_loss = np.empty(len(lrs) + 1)

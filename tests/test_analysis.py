@@ -412,3 +412,23 @@ def test_mean_square_recursion_bad_args(kwargs, name):
     args = dict(lrs=[0.1], curvature=1.0, sigma=1.0, v0=1.0) | kwargs
     with pytest.raises(ValueError, match=name):
         analysis.mean_square_recursion(**args)
+
+
+def test_top_eigenvalue_defaults_and_edges():
+    import inspect
+
+    defaults = {k: p.default for k, p in inspect.signature(analysis.top_eigenvalue).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    assert defaults == dict(rng=None, num_iters=200, tol=1e-10)
+    h = np.diag([1.0, 5.0, 2.0])
+    hvp = lambda v: h @ v
+    # rng=None is a generator seeded with 0
+    assert analysis.top_eigenvalue(hvp, 3, num_iters=3) == analysis.top_eigenvalue(
+        hvp, 3, num_iters=3, rng=np.random.default_rng(0))
+    assert analysis.top_eigenvalue(hvp, 3, num_iters=3) != analysis.top_eigenvalue(
+        hvp, 3, num_iters=3, rng=np.random.default_rng(1))
+    assert np.isfinite(analysis.top_eigenvalue(hvp, 3, num_iters=1))  # the edge: one iteration
+    assert analysis.top_eigenvalue(hvp, 3, tol=0.0) == pytest.approx(5.0)
+    for kwargs, name in [(dict(num_iters=0), "num_iters"), (dict(tol=-1e-12), "tol")]:
+        with pytest.raises(ValueError, match=f"^{name} "):
+            analysis.top_eigenvalue(hvp, 3, **kwargs)

@@ -9,10 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lr_course import optimizers
-from lr_course.optimizers import OPTIMIZERS, Optimizer, adagrad, adam, adamw, rmsprop, sgd
+from lr_course import optimizers, schedules
+from lr_course.optimizers import Optimizer, adagrad, adam, adamw, rmsprop, sgd
 
 REFERENCE = pathlib.Path(__file__).parent / "reference" / "torch_optimizers.npz"
+
+#: The factories by the name the reference traces use.
+OPTIMIZERS = {f.__name__: f for f in (sgd, adagrad, rmsprop, adam, adamw)}
 
 # One configuration per code path, for the properties that must hold for all of them.
 ALL_CONFIGS = {
@@ -111,9 +114,6 @@ def test_reference_covers_every_option():
 
 def test_matches_torch_trace_with_schedules_module():
     """The course's own exponential_decay schedule reproduces torch's ExponentialLR."""
-    schedules = pytest.importorskip("lr_course.schedules")
-    if not hasattr(schedules, "exponential_decay"):
-        pytest.skip("lr_course.schedules has no exponential_decay yet")
     for run_config in [r for r in REF_INFO["runs"] if r["gamma"]]:
         lr = schedules.exponential_decay(lr0=run_config["kwargs"]["lr"],
                                          decay_rate=run_config["gamma"], decay_steps=1)
@@ -411,10 +411,10 @@ def test_mismatched_shapes_and_complex_raise():
         adam().init(np.zeros(3, dtype=complex))
 
 
-# --- the registry and the Optimizer record ----------------------------------------------------
+# --- the factories and the Optimizer record ----------------------------------------------------
 
 @pytest.mark.parametrize("key", sorted(OPTIMIZERS))
-def test_registry_factories_build_described_optimizers(key):
+def test_factories_build_described_optimizers(key):
     factory = OPTIMIZERS[key]
     opt = factory()
     assert isinstance(opt, Optimizer) and isinstance(opt.name, str) and opt.name
@@ -557,3 +557,48 @@ def test_update_names_a_missing_or_misshapen_state_array():
     state["avg_sq"] = np.zeros(4)
     with pytest.raises(ValueError, match=r"state\['avg_sq'\] must have the shape of params \(3,\)"):
         opt.update(np.zeros(3), np.ones(3), state)
+
+
+def test_the_documented_defaults():
+    """torch.optim's defaults, as the Args say."""
+    assert sgd().hyperparams == dict(lr=0.01, momentum=0.0, dampening=0.0, nesterov=False,
+                                     weight_decay=0.0)
+    assert adagrad().hyperparams == dict(lr=0.01, lr_decay=0.0, weight_decay=0.0,
+                                         initial_accumulator_value=0.0, eps=1e-10)
+    assert rmsprop().hyperparams == dict(lr=0.01, rho=0.99, eps=1e-8, weight_decay=0.0,
+                                         momentum=0.0, centered=False)
+    assert adam().hyperparams == dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                                      weight_decay=0.0, amsgrad=False)
+    assert adamw().hyperparams == dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                                       weight_decay=1e-2, amsgrad=False)
+    # and the update uses them: the first default SGD step is 0.01 g
+    p, _ = sgd().update(np.array([1.0]), np.array([2.0]), sgd().init(np.zeros(1)))
+    assert p.tolist() == [1.0 - 0.01 * 2.0]
+
+
+TINY = 1e-12
+EDGES = [
+    # factory, argument, its valid edge, just past it
+    (sgd, "lr", 0.0, -TINY), (sgd, "momentum", 0.0, -TINY), (sgd, "dampening", 0.0, -TINY),
+    (sgd, "dampening", 1.0, 1.0 + 1e-9), (sgd, "weight_decay", 0.0, -TINY),
+    (adagrad, "lr", 0.0, -TINY), (adagrad, "lr_decay", 0.0, -TINY),
+    (adagrad, "weight_decay", 0.0, -TINY), (adagrad, "initial_accumulator_value", 0.0, -TINY),
+    (adagrad, "eps", 0.0, -TINY),
+    (rmsprop, "lr", 0.0, -TINY), (rmsprop, "rho", 0.0, -TINY), (rmsprop, "rho", 1 - 1e-9, 1.0),
+    (rmsprop, "eps", 0.0, -TINY), (rmsprop, "weight_decay", 0.0, -TINY),
+    (rmsprop, "momentum", 0.0, -TINY), (rmsprop, "centered", True, 1),
+    (adam, "lr", 0.0, -TINY), (adam, "beta1", 0.0, -TINY), (adam, "beta1", 1 - 1e-9, 1.0),
+    (adam, "beta2", 0.0, -TINY), (adam, "beta2", 1 - 1e-9, 1.0), (adam, "eps", 0.0, -TINY),
+    (adam, "weight_decay", 0.0, -TINY), (adam, "amsgrad", True, 0),
+    (adamw, "beta1", 1 - 1e-9, 1.0), (adamw, "weight_decay", 0.0, -TINY),
+]
+
+
+@pytest.mark.parametrize("factory, name, valid, invalid", EDGES,
+                         ids=[f"{f.__name__}-{n}-{i}" for i, (f, n, _, _) in enumerate(EDGES)])
+def test_both_edges_of_every_range(factory, name, valid, invalid):
+    opt = factory(**{name: valid})
+    p, _ = opt.update(np.ones(2), np.ones(2), opt.init(np.ones(2)))
+    assert np.all(np.isfinite(p)) and opt.hyperparams[name] == valid
+    with pytest.raises(ValueError, match=f"^{name} "):
+        factory(**{name: invalid})

@@ -375,6 +375,9 @@ BAD_ARGS = [
     (S.linear_warmup, dict(lr_peak=-1.0, warmup_steps=3), "lr_peak"),
     (S.linear_warmup, dict(lr_peak=0.1, warmup_steps=0), "warmup_steps"),
     (S.join, dict(schedules=[], boundaries=[]), "schedules"),
+    (S.join, dict(schedules=5, boundaries=[]), "schedules"),
+    (S.join, dict(schedules=[S.constant(1.0)] * 2, boundaries=7), "boundaries"),
+    (S.multistep_decay, dict(lr0=0.1, milestones=[3, 2.5]), "milestones"),
     (S.join, dict(schedules=[0.1, 0.2], boundaries=[3]), "schedules"),
     (S.join, dict(schedules=[S.constant(1.0)] * 2, boundaries=[]), "boundaries"),
     (S.join, dict(schedules=[S.constant(1.0)] * 3, boundaries=[5, 2]), "boundaries"),
@@ -428,10 +431,15 @@ def test_reduce_on_plateau_rejects_non_numeric_metric():
         S.ReduceOnPlateau(1.0).step("low")
 
 
-def test_registry_lists_the_factories():
-    assert S.SCHEDULES["cosine_decay"] is S.cosine_decay
-    for name, factory in S.SCHEDULES.items():
-        assert factory.__name__ == name
+#: Every factory of a step -> lr function (join needs schedules, so the strategy below builds it).
+FACTORIES = {name: getattr(S, name) for name in S.__all__
+             if name not in ("Schedule", "ReduceOnPlateau", "join")}
+
+
+def test_the_namespace_exports_every_factory_under_its_name():
+    assert len(FACTORIES) == 13
+    for name, factory in FACTORIES.items():
+        assert factory.__name__ == name and callable(factory)
 
 
 def test_import_stays_light():
@@ -457,7 +465,7 @@ def any_schedule(draw):
     lr = draw(lrs)
     low = lr * draw(st.floats(0.0, 1.0))
     n = st.integers(1, 300)
-    which = draw(st.sampled_from(sorted(S.SCHEDULES) + ["join"]))
+    which = draw(st.sampled_from(sorted(FACTORIES) + ["join"]))
     if which == "constant":
         return S.constant(lr)
     if which == "step_decay":
@@ -470,7 +478,7 @@ def any_schedule(draw):
                                                           max_size=len(bounds) + 1)))
     if which in ("exponential_decay", "inverse_time_decay"):
         rate = draw(fractions) if which == "exponential_decay" else draw(st.floats(0, 10))
-        return S.SCHEDULES[which](lr, rate, draw(st.floats(0.5, 300)), draw(st.booleans()))
+        return FACTORIES[which](lr, rate, draw(st.floats(0.5, 300)), draw(st.booleans()))
     if which == "polynomial_decay":
         return S.polynomial_decay(lr, draw(n), draw(st.floats(0, 10)), draw(st.floats(0.1, 5)))
     if which == "cosine_decay":
@@ -573,3 +581,119 @@ def test_plateau_lr_never_rises_and_never_undercuts_lr_min(metrics, patience, co
     values = [plateau.step(m) for m in metrics]
     assert all(b <= a for a, b in zip([1.0] + values, values))
     assert min(values) >= 0.01
+
+
+# --- both edges of every range: the valid edge is accepted, the one just past it refused -----
+
+TINY = 1e-12
+EDGES = [
+    # factory, the other arguments, the argument, its valid edge, just past it
+    (S.constant, {}, "lr", 0.0, -TINY),
+    (S.step_decay, dict(lr0=0.1), "drop_every", 1, 0),
+    (S.step_decay, dict(lr0=0.1, drop_every=3), "factor", 1.0, 1.0 + 1e-9),
+    (S.step_decay, dict(lr0=0.1, drop_every=3), "factor", TINY, 0.0),
+    (S.step_decay, dict(drop_every=3), "lr0", 0.0, -TINY),
+    (S.multistep_decay, dict(lr0=0.1), "milestones", [1, 1], [0]),
+    (S.multistep_decay, dict(lr0=0.1, milestones=[3]), "factor", 1.0, 1.0 + 1e-9),
+    (S.multistep_decay, dict(lr0=0.1, milestones=[3]), "factor", TINY, 0.0),
+    (S.multistep_decay, dict(milestones=[3]), "lr0", 0.0, -TINY),
+    (S.piecewise_constant, dict(values=[0.1, 0.2]), "boundaries", [1], [0]),
+    (S.piecewise_constant, dict(values=[0.1, 0.2, 0.3]), "boundaries", [1, 2], [2, 2]),
+    (S.piecewise_constant, dict(boundaries=[3]), "values", [0.0, 0.0], [0.0, -TINY]),
+    (S.exponential_decay, dict(lr0=0.1), "decay_rate", 1.0, 1.0 + 1e-9),
+    (S.exponential_decay, dict(lr0=0.1), "decay_rate", TINY, 0.0),
+    (S.exponential_decay, dict(lr0=0.1, decay_rate=0.5), "decay_steps", TINY, 0.0),
+    (S.exponential_decay, dict(lr0=0.1, decay_rate=0.5), "staircase", True, 1),
+    (S.exponential_decay, dict(decay_rate=0.5), "lr0", 0.0, -TINY),
+    (S.inverse_time_decay, dict(lr0=0.1), "decay_rate", 0.0, -TINY),
+    (S.inverse_time_decay, dict(lr0=0.1, decay_rate=0.5), "decay_steps", TINY, 0.0),
+    (S.inverse_time_decay, dict(lr0=0.1, decay_rate=0.5), "staircase", False, "yes"),
+    (S.inverse_time_decay, dict(decay_rate=0.5), "lr0", 0.0, -TINY),
+    (S.polynomial_decay, dict(lr0=0.1), "total_steps", 1, 0),
+    (S.polynomial_decay, dict(lr0=0.1, total_steps=10), "lr_end", 0.0, -TINY),
+    (S.polynomial_decay, dict(lr0=0.1, total_steps=10), "power", TINY, 0.0),
+    (S.polynomial_decay, dict(total_steps=10), "lr0", 0.0, -TINY),
+    (S.cosine_decay, dict(lr0=0.1), "total_steps", 1, 0),
+    (S.cosine_decay, dict(lr0=0.1, total_steps=10), "lr_min", 0.1, 0.1 + 1e-9),
+    (S.cosine_decay, dict(lr0=0.1, total_steps=10), "lr_min", 0.0, -TINY),
+    (S.cosine_decay, dict(total_steps=10), "lr0", 0.0, -TINY),
+    (S.cosine_warm_restarts, dict(lr0=0.1), "period", 1, 0),
+    (S.cosine_warm_restarts, dict(lr0=0.1, period=5), "period_mult", 1, 0),
+    (S.cosine_warm_restarts, dict(lr0=0.1, period=5), "lr_min", 0.1, 0.1 + 1e-9),
+    (S.cosine_warm_restarts, dict(lr0=0.1, period=5), "lr_min", 0.0, -TINY),
+    (S.linear_warmup, dict(lr_peak=0.1), "warmup_steps", 1, 0),
+    (S.linear_warmup, dict(warmup_steps=3), "lr_peak", 0.0, -TINY),
+    (S.warmup_cosine, dict(lr_peak=0.1, total_steps=10), "warmup_steps", 0, -1),
+    (S.warmup_cosine, dict(lr_peak=0.1, warmup_steps=4), "total_steps", 5, 4),
+    (S.warmup_cosine, dict(lr_peak=0.1, warmup_steps=1, total_steps=10), "lr_min", 0.1, 0.1 + 1e-9),
+    (S.warmup_cosine, dict(lr_peak=0.1, warmup_steps=1, total_steps=10), "lr_min", 0.0, -TINY),
+    (S.warmup_cosine, dict(warmup_steps=1, total_steps=10), "lr_peak", 0.0, -TINY),
+    (S.cyclic, dict(lr_max=1.0, step_size_up=3), "lr_min", 0.0, -TINY),
+    (S.cyclic, dict(lr_min=0.5, step_size_up=3), "lr_max", 0.5, 0.5 - 1e-9),
+    (S.cyclic, dict(lr_min=0.1, lr_max=1.0), "step_size_up", 1, 0),
+    (S.cyclic, dict(lr_min=0.1, lr_max=1.0, step_size_up=3), "step_size_down", 1, 0),
+    (S.cyclic, dict(lr_min=0.1, lr_max=1.0, step_size_up=3, mode="exp_range"), "gamma", 1.0,
+     1.0 + 1e-9),
+    (S.cyclic, dict(lr_min=0.1, lr_max=1.0, step_size_up=3, mode="exp_range"), "gamma", TINY, 0.0),
+    (S.one_cycle, dict(lr_max=1.0, pct_start=0.99), "total_steps", 2, 1),
+    (S.one_cycle, dict(total_steps=10), "lr_max", 0.0, -TINY),
+    (S.one_cycle, dict(lr_max=1.0, total_steps=100), "div_factor", 1.0, 1.0 - 1e-9),
+    (S.one_cycle, dict(lr_max=1.0, total_steps=100), "final_div_factor", 1.0, 1.0 - 1e-9),
+    (S.one_cycle, dict(lr_max=1.0, total_steps=100), "pct_start", 0.999, 1.0),
+    (S.one_cycle, dict(lr_max=1.0, total_steps=100, three_phase=True), "pct_start", 0.499, 0.5),
+    (S.one_cycle, dict(lr_max=1.0, total_steps=100), "three_phase", True, 1),
+    (S.ReduceOnPlateau, {}, "lr0", 0.0, -TINY),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "factor", 1.0 - 1e-9, 1.0),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "factor", TINY, 0.0),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "patience", 0, -1),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "threshold", 0.0, -TINY),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "threshold", 1.0 - 1e-9, 1.0),
+    (S.ReduceOnPlateau, dict(lr0=1.0, threshold_mode="abs"), "threshold", 5.0, -TINY),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "cooldown", 0, -1),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "lr_min", 0.0, -TINY),
+    (S.ReduceOnPlateau, dict(lr0=1.0), "eps", 0.0, -TINY),
+]
+
+
+@pytest.mark.parametrize("factory, others, name, valid, invalid", EDGES,
+                         ids=[f"{f.__name__}-{n}-{i}" for i, (f, _, n, _, _) in enumerate(EDGES)])
+def test_both_edges_of_every_range(factory, others, name, valid, invalid):
+    made = factory(**others, **{name: valid})
+    if isinstance(made, S.Schedule):
+        assert np.all(np.isfinite(made(np.arange(30))))
+    with pytest.raises(ValueError, match=f"^(each of )?{name} "):
+        factory(**others, **{name: invalid})
+
+
+def _defaults(function):
+    import inspect
+
+    return {k: p.default for k, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def test_the_documented_defaults():
+    """torch's defaults where torch has the schedule (one_cycle's, ReduceLROnPlateau's)."""
+    assert _defaults(S.ReduceOnPlateau) == dict(factor=0.1, patience=10, threshold=1e-4,
+                                                threshold_mode="rel", mode="min", cooldown=0,
+                                                lr_min=0.0, eps=1e-8)
+    assert _defaults(S.one_cycle) == dict(pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
+                                          anneal="cos", three_phase=False)
+    assert _defaults(S.cyclic) == dict(step_size_down=None, mode="triangular", gamma=1.0)
+    assert _defaults(S.exponential_decay) == _defaults(S.inverse_time_decay) == dict(
+        decay_steps=1, staircase=False)
+    assert _defaults(S.step_decay) == dict(factor=0.5) and _defaults(S.multistep_decay) == dict(factor=0.1)
+    assert _defaults(S.polynomial_decay) == dict(lr_end=0.0, power=1.0)
+    assert _defaults(S.cosine_decay) == _defaults(S.warmup_cosine) == dict(lr_min=0.0)
+    assert _defaults(S.cosine_warm_restarts) == dict(period_mult=1, lr_min=0.0)
+    # and they are the ones used: a default-built plateau cuts after 11 bad checks, by 10x
+    plateau = S.ReduceOnPlateau(1.0)
+    cuts = [plateau.step(1.0) for _ in range(12)]
+    assert cuts[:11] == [1.0] * 11 and cuts[11] == pytest.approx(0.1)
+
+
+def test_one_cycle_refuses_pct_start_zero_by_its_range():
+    with pytest.raises(ValueError, match=r"^pct_start must be in \(0, 1\), got 0.0$"):
+        S.one_cycle(1.0, 100, pct_start=0.0)
+    with pytest.raises(ValueError, match=r"^pct_start must be in \(0, 0.5\), got 0.0$"):
+        S.one_cycle(1.0, 100, pct_start=0.0, three_phase=True)

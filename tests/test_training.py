@@ -76,10 +76,35 @@ def test_inputs_are_not_modified_and_default_start_is_x0():
     assert h.num_steps == 0 and h.loss.tolist() == [q.loss(q.x0)]
 
 
-def test_time_is_cumulative_training_work():
-    h = train(Quadratic([1.0, 2.0]), sgd(lr=0.1), num_steps=50)
-    assert h.time[0] == 0.0
-    assert np.all(np.diff(h.time) >= 0) and h.total_time > 0
+def test_time_is_cumulative_training_work(monkeypatch):
+    """On a fake clock: a gradient costs 1 s, an update 0.25 s, the callback 100 s (not counted)."""
+    clock = {"now": 0.0}
+    monkeypatch.setattr(training.time, "perf_counter", lambda: clock["now"])
+    q = Quadratic([1.0, 2.0])
+
+    class SlowProblem:
+        dim, x0 = q.dim, q.x0
+
+        def loss(self, params):
+            clock["now"] += 1.0
+            return q.loss(params)
+
+        def loss_and_grad(self, params):
+            clock["now"] += 1.0
+            return q.loss_and_grad(params)
+
+    opt = sgd(lr=0.1)
+
+    def slow_update(params, grads, state):
+        clock["now"] += 0.25
+        return opt.update(params, grads, state)
+
+    def slow_callback(step, params, loss):
+        clock["now"] += 100.0
+
+    h = train(SlowProblem(), opt._replace(update=slow_update), num_steps=8, callback=slow_callback)
+    np.testing.assert_array_equal(h.time, 1.25 * np.arange(9))
+    assert h.total_time == 10.0
 
 
 def test_to_dict_is_json_serialisable():
@@ -344,3 +369,34 @@ def test_train_on_plateau_bad_args(model, kwargs, name):
                 eval_every=5) | kwargs
     with pytest.raises(ValueError, match=name):
         training.train_on_plateau(model, num_steps=5, **args)
+
+
+def _defaults(function):
+    import inspect
+
+    return {k: p.default for k, p in inspect.signature(function).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def test_the_documented_defaults():
+    assert _defaults(train) == dict(params=None, num_steps=None, batch_size=None, rng=None,
+                                    num_epochs=None, eval_every=0, eval_split="val",
+                                    record_params=False, blowup=1e6, callback=None, on_eval=None)
+    assert _defaults(noisy_sgd_runs) == dict(blowup=1e8)
+    assert _defaults(training.train_on_plateau) == dict(params=None, num_steps=None, monitor="loss")
+    h = History(loss=np.zeros(2), lr=np.zeros(2), val_loss=np.zeros(2), val_metric=np.zeros(2),
+                time=np.zeros(2), final_params=np.zeros(1))
+    assert (h.diverged, h.diverged_at, h.stopped_early, h.params, h.name) == (False, None, False,
+                                                                              None, "")
+    # the default blowup is used: a loss a million times the start's is divergence, just below not
+    q = Quadratic.one_d(1.0, x0=1.0)  # loss 0.5 at the start; 1e6 * max(0.5, 1) = 1e6
+    grow = lambda factor: train(q, sgd(lr=1.0 + factor), num_steps=1)  # x -> -factor x
+    assert grow(np.sqrt(2e6) * 1.001).diverged and not grow(np.sqrt(2e6) * 0.999).diverged
+
+
+def test_noisy_sgd_runs_reports_a_blow_up_at_the_last_step():
+    lrs = np.concatenate([np.full(5, 0.1), [1e6]])
+    loss, diverged_at = noisy_sgd_runs(lrs, 1.0, 0.0, 1.0, 3, np.random.default_rng(0))
+    assert diverged_at == 6 and len(loss) == 7 and loss[-1] > 1e8
+    loss, diverged_at = noisy_sgd_runs(lrs[:-1], 1.0, 0.0, 1.0, 3, np.random.default_rng(0))
+    assert diverged_at is None and len(loss) == 6

@@ -77,9 +77,27 @@ def test_blitted_frame_matches_a_full_redraw():
 
 
 def test_lazy_package_names_everything_it_exports():
-    assert "step_size_explorer" in dir(widgets)
-    with pytest.raises(AttributeError):
+    import importlib
+
+    names = dir(widgets)
+    assert names == sorted(widgets._WHERE) and len(names) == 12
+    for name in names:
+        module = importlib.import_module(f"lr_course.widgets.{widgets._WHERE[name]}")
+        assert getattr(widgets, name) is getattr(module, name), name
+    with pytest.raises(AttributeError, match="no_such_explorer"):
         widgets.no_such_explorer
+
+
+def test_the_package_imports_an_explorer_only_when_asked():
+    import subprocess
+    import sys
+
+    code = ("import sys, lr_course.widgets as w; before = sorted(m for m in sys.modules "
+            "if m.startswith('lr_course.widgets.')); w.search_explorer; "
+            "after = sorted(m for m in sys.modules if m.startswith('lr_course.widgets.')); "
+            "print(before, after)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "['lr_course.widgets._view',", "'lr_course.widgets.search']"]
 
 
 # --- step size ------------------------------------------------------------------------------

@@ -25,8 +25,6 @@ The map (everything is importable from ``lr_course.schedules``):
 - ``plateau``: :class:`ReduceOnPlateau`, the one stateful object: it reacts to a metric, so it
   cannot be a function of the step alone.
 
-:data:`SCHEDULES` maps a name to a factory for the explorers.
-
 >>> sched = cosine_decay(lr0=0.1, total_steps=100)
 >>> sched
 cosine_decay(lr0=0.1, total_steps=100, lr_min=0.0)
@@ -49,7 +47,6 @@ from lr_course.schedules.plateau import ReduceOnPlateau
 from lr_course.schedules.warmup import join, linear_warmup, warmup_cosine
 
 __all__ = [
-    "SCHEDULES",
     "ReduceOnPlateau",
     "Schedule",
     "constant",
@@ -68,20 +65,3 @@ __all__ = [
     "warmup_cosine",
 ]
 
-
-#: name -> factory, for the explorers (``join`` needs schedules, so it is not listed).
-SCHEDULES = {
-    "constant": constant,
-    "step_decay": step_decay,
-    "multistep_decay": multistep_decay,
-    "piecewise_constant": piecewise_constant,
-    "exponential_decay": exponential_decay,
-    "inverse_time_decay": inverse_time_decay,
-    "polynomial_decay": polynomial_decay,
-    "cosine_decay": cosine_decay,
-    "cosine_warm_restarts": cosine_warm_restarts,
-    "linear_warmup": linear_warmup,
-    "warmup_cosine": warmup_cosine,
-    "cyclic": cyclic,
-    "one_cycle": one_cycle,
-}

@@ -1,16 +1,15 @@
-"""The :class:`Schedule` callable, the trivial :func:`constant` schedule, and the argument checks
-every factory shares.
+"""The :class:`Schedule` callable, the trivial :func:`constant` schedule, and what every factory shares.
 
-A factory checks its arguments here once (a bad one raises ``ValueError`` naming it and its
-value), then wraps a vectorised formula in a :class:`Schedule`, which checks the steps.
+A factory checks its arguments once with :mod:`lr_course._checks` (a bad one raises
+``ValueError`` naming it and its value), then wraps a vectorised formula in a
+:class:`Schedule`, which checks the steps.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import numpy as np
+
+from lr_course import _checks
 
 __all__ = ["Schedule", "constant"]
 
@@ -65,32 +64,6 @@ def _describe(name, **kwargs):
     return f"{name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())})"
 
 
-def _number(name, value, ok=lambda v: True, rule="a finite number"):
-    """Return ``value`` as a float if it is finite and ``ok``, else raise ValueError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or not ok(value):
-        raise ValueError(f"{name} must be {rule}, got {value!r}")
-    return value
-
-
-def _lr(name, value):
-    return _number(name, value, lambda v: v >= 0, "a finite number >= 0")
-
-
-def _integer(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
-
-
 def _increasing_integers(name, values, minimum, strict=True):
     """A list of integers >= ``minimum`` in increasing (or, if not strict, non-decreasing) order."""
     try:
@@ -98,7 +71,7 @@ def _increasing_integers(name, values, minimum, strict=True):
     except TypeError:
         raise ValueError(f"{name} must be a sequence of integers, got {values!r}") from None
     for v in values:
-        _integer(f"each of {name}", v, minimum)
+        _checks.integer(f"each of {name}", v, minimum=minimum)
     values = [int(v) for v in values]
     pairs = list(zip(values, values[1:]))
     if any(a >= b for a, b in pairs) if strict else any(a > b for a, b in pairs):
@@ -119,5 +92,5 @@ def constant(lr):
     >>> constant(0.01)(123)
     0.01
     """
-    lr = _lr("lr", lr)
+    lr = _checks.real("lr", lr, low=0)
     return Schedule(lambda step: np.full(step.shape, lr), _describe("constant", lr=lr))

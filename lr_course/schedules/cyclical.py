@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_course.schedules._base import Schedule, _choice, _describe, _integer, _lr, _number
+from lr_course import _checks
+from lr_course.schedules._base import Schedule, _describe
 
 __all__ = ["cyclic", "one_cycle"]
 
@@ -40,13 +41,14 @@ def cyclic(lr_min, lr_max, step_size_up, step_size_down=None, mode="triangular",
     >>> [round(sched(t), 3) for t in range(9)]
     [0.1, 0.55, 1.0, 0.55, 0.1, 0.325, 0.55, 0.325, 0.1]
     """
-    lr_min = _lr("lr_min", lr_min)
-    lr_max = _number("lr_max", lr_max, lambda v: v >= lr_min, f">= lr_min={lr_min!r}")
-    step_size_up = _integer("step_size_up", step_size_up, 1)
+    lr_min = _checks.real("lr_min", lr_min, low=0)
+    lr_max = _checks.real("lr_max", lr_max, low=lr_min,
+                          rule=f"a finite number >= lr_min={lr_min!r}")
+    step_size_up = _checks.integer("step_size_up", step_size_up, minimum=1)
     if step_size_down is not None:
-        step_size_down = _integer("step_size_down", step_size_down, 1)
-    mode = _choice("mode", mode, ("triangular", "triangular2", "exp_range"))
-    gamma = _number("gamma", gamma, lambda v: 0 < v <= 1, "in (0, 1]")
+        step_size_down = _checks.integer("step_size_down", step_size_down, minimum=1)
+    mode = _checks.choice("mode", mode, ("triangular", "triangular2", "exp_range"))
+    gamma = _checks.real("gamma", gamma, low=0, high=1, low_open=True)
     # torch's arithmetic, step for step, so the traces agree to the last bits.
     total = float(step_size_up + (step_size_up if step_size_down is None else step_size_down))
     up_fraction = step_size_up / total
@@ -106,13 +108,14 @@ def one_cycle(lr_max, total_steps, pct_start=0.3, div_factor=25.0, final_div_fac
     >>> round(sched(0), 3), round(sched(3), 3), f"{sched(9):.3g}", sched(20) == sched(9)
     (0.04, 1.0, '4e-06', True)
     """
-    lr_max = _lr("lr_max", lr_max)
-    total_steps = _integer("total_steps", total_steps, 2)
-    pct_start = _number("pct_start", pct_start, lambda v: 0 < v < (0.5 if three_phase else 1),
-                        "in (0, 0.5)" if three_phase else "in (0, 1)")
-    div_factor = _number("div_factor", div_factor, lambda v: v >= 1, ">= 1")
-    final_div_factor = _number("final_div_factor", final_div_factor, lambda v: v >= 1, ">= 1")
-    anneal = _choice("anneal", anneal, ("cos", "linear"))
+    lr_max = _checks.real("lr_max", lr_max, low=0)
+    total_steps = _checks.integer("total_steps", total_steps, minimum=2)
+    three_phase = _checks.flag("three_phase", three_phase)
+    pct_start = _checks.real("pct_start", pct_start, low=0, high=0.5 if three_phase else 1,
+                             low_open=True, high_open=True)
+    div_factor = _checks.real("div_factor", div_factor, low=1)
+    final_div_factor = _checks.real("final_div_factor", final_div_factor, low=1)
+    anneal = _checks.choice("anneal", anneal, ("cos", "linear"))
     lr_start = lr_max / div_factor
     lr_end = lr_start / final_div_factor
     # Phase ends as torch places them (floats, and the off-by-one in the middle phase).

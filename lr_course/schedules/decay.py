@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_course.schedules._base import Schedule, _describe, _increasing_integers, _integer, _lr, _number
+from lr_course import _checks
+from lr_course.schedules._base import Schedule, _describe, _increasing_integers
 
 __all__ = ["cosine_decay", "cosine_warm_restarts", "exponential_decay", "inverse_time_decay",
            "multistep_decay", "piecewise_constant", "polynomial_decay", "step_decay"]
@@ -38,9 +39,9 @@ def step_decay(lr0, drop_every, factor=0.5):
     >>> sched(9), sched(10), sched(25)
     (0.1, 0.05, 0.025)
     """
-    lr0 = _lr("lr0", lr0)
-    drop_every = _integer("drop_every", drop_every, 1)
-    factor = _number("factor", factor, lambda v: 0 < v <= 1, "in (0, 1]")
+    lr0 = _checks.real("lr0", lr0, low=0)
+    drop_every = _checks.integer("drop_every", drop_every, minimum=1)
+    factor = _checks.real("factor", factor, low=0, high=1, low_open=True)
     return Schedule(
         lambda step: lr0 * factor ** (step // drop_every),
         _describe("step_decay", lr0=lr0, drop_every=drop_every, factor=factor),
@@ -69,9 +70,9 @@ def multistep_decay(lr0, milestones, factor=0.1):
     >>> [round(sched(t), 3) for t in range(7)]
     [1.0, 1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
     """
-    lr0 = _lr("lr0", lr0)
+    lr0 = _checks.real("lr0", lr0, low=0)
     milestones = _increasing_integers("milestones", milestones, 1, strict=False)
-    factor = _number("factor", factor, lambda v: 0 < v <= 1, "in (0, 1]")
+    factor = _checks.real("factor", factor, low=0, high=1, low_open=True)
     edges = np.array(milestones, dtype=np.int64)
     return Schedule(
         lambda step: lr0 * factor ** np.searchsorted(edges, step, side="right"),
@@ -103,7 +104,7 @@ def piecewise_constant(boundaries, values):
     """
     boundaries = _increasing_integers("boundaries", boundaries, 1)
     try:
-        values = [_lr("each of values", v) for v in values]
+        values = [_checks.real("each of values", v, low=0) for v in values]
     except TypeError:
         raise ValueError(f"values must be a sequence of numbers, got {values!r}") from None
     if len(values) != len(boundaries) + 1:
@@ -147,9 +148,10 @@ def exponential_decay(lr0, decay_rate, decay_steps=1, staircase=False):
     >>> exponential_decay(1.0, 0.5, 2, staircase=True)(3)
     0.5
     """
-    lr0 = _lr("lr0", lr0)
-    decay_rate = _number("decay_rate", decay_rate, lambda v: 0 < v <= 1, "in (0, 1]")
-    decay_steps = _number("decay_steps", decay_steps, lambda v: v > 0, "> 0")
+    lr0 = _checks.real("lr0", lr0, low=0)
+    decay_rate = _checks.real("decay_rate", decay_rate, low=0, high=1, low_open=True)
+    decay_steps = _checks.real("decay_steps", decay_steps, low=0, low_open=True)
+    staircase = _checks.flag("staircase", staircase)
     if staircase:
         fn = lambda step: lr0 * decay_rate ** np.floor(step / decay_steps)  # noqa: E731
     else:
@@ -185,9 +187,10 @@ def inverse_time_decay(lr0, decay_rate, decay_steps=1, staircase=False):
     >>> sched(10), sched(30)
     (0.5, 0.25)
     """
-    lr0 = _lr("lr0", lr0)
-    decay_rate = _number("decay_rate", decay_rate, lambda v: v >= 0, "a finite number >= 0")
-    decay_steps = _number("decay_steps", decay_steps, lambda v: v > 0, "> 0")
+    lr0 = _checks.real("lr0", lr0, low=0)
+    decay_rate = _checks.real("decay_rate", decay_rate, low=0)
+    decay_steps = _checks.real("decay_steps", decay_steps, low=0, low_open=True)
+    staircase = _checks.flag("staircase", staircase)
     if staircase:
         fn = lambda step: lr0 / (1 + decay_rate * np.floor(step / decay_steps))  # noqa: E731
     else:
@@ -224,10 +227,10 @@ def polynomial_decay(lr0, total_steps, lr_end=0.0, power=1.0):
     >>> [round(sched(t), 2) for t in range(6)]
     [1.0, 0.8, 0.6, 0.4, 0.2, 0.2]
     """
-    lr0 = _lr("lr0", lr0)
-    total_steps = _integer("total_steps", total_steps, 1)
-    lr_end = _lr("lr_end", lr_end)
-    power = _number("power", power, lambda v: v > 0, "> 0")
+    lr0 = _checks.real("lr0", lr0, low=0)
+    total_steps = _checks.integer("total_steps", total_steps, minimum=1)
+    lr_end = _checks.real("lr_end", lr_end, low=0)
+    power = _checks.real("power", power, low=0, low_open=True)
     return Schedule(
         lambda step: lr_end
         + (lr0 - lr_end) * (1.0 - np.minimum(step, total_steps) / total_steps) ** power,
@@ -265,9 +268,9 @@ def cosine_decay(lr0, total_steps, lr_min=0.0):
     >>> sched(0), sched(5), sched(10), sched(15)
     (1.0, 0.55, 0.1, 0.1)
     """
-    lr0 = _lr("lr0", lr0)
-    total_steps = _integer("total_steps", total_steps, 1)
-    lr_min = _number("lr_min", lr_min, lambda v: 0 <= v <= lr0, f"in [0, lr0={lr0!r}]")
+    lr0 = _checks.real("lr0", lr0, low=0)
+    total_steps = _checks.integer("total_steps", total_steps, minimum=1)
+    lr_min = _checks.real("lr_min", lr_min, low=0, high=lr0, rule=f"in [0, lr0={lr0!r}]")
     return Schedule(
         lambda step: lr_min
         + (lr0 - lr_min) * (1 + np.cos(np.pi * np.minimum(step, total_steps) / total_steps)) / 2,
@@ -304,10 +307,10 @@ def cosine_warm_restarts(lr0, period, period_mult=1, lr_min=0.0):
     >>> [round(sched(t), 3) for t in (0, 2, 3, 4, 8, 11, 12)]
     [1.0, 0.5, 0.146, 1.0, 0.5, 0.038, 1.0]
     """
-    lr0 = _lr("lr0", lr0)
-    period = _integer("period", period, 1)
-    period_mult = _integer("period_mult", period_mult, 1)
-    lr_min = _number("lr_min", lr_min, lambda v: 0 <= v <= lr0, f"in [0, lr0={lr0!r}]")
+    lr0 = _checks.real("lr0", lr0, low=0)
+    period = _checks.integer("period", period, minimum=1)
+    period_mult = _checks.integer("period_mult", period_mult, minimum=1)
+    lr_min = _checks.real("lr_min", lr_min, low=0, high=lr0, rule=f"in [0, lr0={lr0!r}]")
 
     def fn(step):
         if period_mult == 1:

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from lr_course.schedules._base import _choice, _integer, _lr, _number
+from lr_course import _checks
 
 __all__ = ["ReduceOnPlateau"]
 
@@ -38,9 +38,11 @@ class ReduceOnPlateau:
         lr_min: the lr never goes below this, >= 0.
         eps: cuts smaller than this are skipped, >= 0.
 
-    Note: the semantics and defaults of torch's ``ReduceLROnPlateau(min_lr=lr_min)``; Keras's
-    ``ReduceLROnPlateau`` counts patience slightly differently (it cuts after ``patience`` bad
-    epochs, torch after ``patience + 1``).
+    Note: the semantics and defaults of torch's ``ReduceLROnPlateau(min_lr=lr_min)``. Keras's
+    ``ReduceLROnPlateau`` counts both patience and cooldown one check shorter: it cuts after
+    ``patience`` bad checks (torch after ``patience + 1``), and its cooldown ignores
+    ``cooldown - 1`` checks after a cut (torch ``cooldown``), so Keras with ``(patience=p,
+    cooldown=C)`` behaves as this class with ``(patience=p - 1, cooldown=C - 1)``.
 
     Calling the object, ``plateau(step)``, returns the current :attr:`lr` whatever the step,
     so it can be handed to an optimizer wherever a schedule goes.
@@ -54,18 +56,18 @@ class ReduceOnPlateau:
 
     def __init__(self, lr0, factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  mode="min", cooldown=0, lr_min=0.0, eps=1e-8):
-        self.lr = _lr("lr0", lr0)
-        self.factor = _number("factor", factor, lambda v: 0 < v < 1, "in (0, 1)")
-        self.patience = _integer("patience", patience, 0)
-        self.threshold = _number("threshold", threshold, lambda v: v >= 0, "a finite number >= 0")
-        self.threshold_mode = _choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        self.lr = _checks.real("lr0", lr0, low=0)
+        self.factor = _checks.real("factor", factor, low=0, high=1, low_open=True, high_open=True)
+        self.patience = _checks.integer("patience", patience, minimum=0)
+        self.threshold = _checks.real("threshold", threshold, low=0)
+        self.threshold_mode = _checks.choice("threshold_mode", threshold_mode, ("rel", "abs"))
         if self.threshold_mode == "rel" and self.threshold >= 1:
             # best * (1 - threshold) would be inf * 0 = NaN at the start: nothing could improve.
             raise ValueError(f"threshold must be < 1 when threshold_mode='rel', got {threshold!r}")
-        self.mode = _choice("mode", mode, ("min", "max"))
-        self.cooldown = _integer("cooldown", cooldown, 0)
-        self.lr_min = _lr("lr_min", lr_min)
-        self.eps = _number("eps", eps, lambda v: v >= 0, "a finite number >= 0")
+        self.mode = _checks.choice("mode", mode, ("min", "max"))
+        self.cooldown = _checks.integer("cooldown", cooldown, minimum=0)
+        self.lr_min = _checks.real("lr_min", lr_min, low=0)
+        self.eps = _checks.real("eps", eps, low=0)
         self.best = math.inf if mode == "min" else -math.inf  # the best metric seen so far
         self.num_bad_steps = 0  # bad checks in a row, outside cooldown
         self.cooldown_counter = 0  # checks left in the current cooldown

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from lr_course.schedules._base import Schedule, _describe, _increasing_integers, _integer, _lr, \
-    _number
+from lr_course import _checks
+from lr_course.schedules._base import Schedule, _describe, _increasing_integers
 from lr_course.schedules.decay import cosine_decay
 
 __all__ = ["join", "linear_warmup", "warmup_cosine"]
@@ -39,8 +39,8 @@ def linear_warmup(lr_peak, warmup_steps):
     >>> [sched(t) for t in range(6)]
     [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
     """
-    lr_peak = _lr("lr_peak", lr_peak)
-    warmup_steps = _integer("warmup_steps", warmup_steps, 1)
+    lr_peak = _checks.real("lr_peak", lr_peak, low=0)
+    warmup_steps = _checks.integer("warmup_steps", warmup_steps, minimum=1)
     return Schedule(
         lambda step: lr_peak * np.minimum(1.0, (step + 1) / warmup_steps),
         _describe("linear_warmup", lr_peak=lr_peak, warmup_steps=warmup_steps),
@@ -129,10 +129,11 @@ def warmup_cosine(lr_peak, warmup_steps, total_steps, lr_min=0.0):
     >>> [round(sched(t), 3) for t in range(8)]
     [0.5, 1.0, 1.0, 0.854, 0.5, 0.146, 0.0, 0.0]
     """
-    lr_peak = _lr("lr_peak", lr_peak)
-    warmup_steps = _integer("warmup_steps", warmup_steps, 0)
-    total_steps = _integer("total_steps", total_steps, warmup_steps + 1)
-    lr_min = _number("lr_min", lr_min, lambda v: 0 <= v <= lr_peak, f"in [0, lr_peak={lr_peak!r}]")
+    lr_peak = _checks.real("lr_peak", lr_peak, low=0)
+    warmup_steps = _checks.integer("warmup_steps", warmup_steps, minimum=0)
+    total_steps = _checks.integer("total_steps", total_steps, minimum=warmup_steps + 1)
+    lr_min = _checks.real("lr_min", lr_min, low=0, high=lr_peak,
+                          rule=f"in [0, lr_peak={lr_peak!r}]")
     decay = cosine_decay(lr_peak, total_steps - warmup_steps, lr_min)
     if warmup_steps == 0:
         fn = decay.fn
