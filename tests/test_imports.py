@@ -11,9 +11,6 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "lr_course"
 # Cycles that exist today in code other sessions own; each edge names who removes it, and the
 # lead drops the exclusion when it is gone. Nothing else may be added here.
 KNOWN_EDGES = {
-    # helper B (lesson support) removes it: the selfcheck registry lazily imports the
-    # exercises (and, through them, the quiz) that register with it
-    ("lr_course.selfcheck", "lr_course.exercises"),
     # the lead (grading) removes it: the check registry in spec lazily imports the checks
     # that import spec
     ("lr_course.grading.spec", "lr_course.grading.checks"),
