@@ -66,10 +66,10 @@ mutate-core: export OMP_NUM_THREADS = 1
 mutate-core: $(STAMP)
 	$(BIN)/python tools/mutants.py --workers 2 $(MUTATE_ARGS)
 
+# MathJax is copied into _build/html/mathjax and loaded from there, so the pages show their
+# equations with no network; without widget state the explorers' static PNGs are embedded.
 html: $(STAMP)
-	# Without widget state the explorers' static PNGs are embedded, so the pages work offline.
-	$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.store_widget_state=False \
-		--output-dir _build/html notebooks/*.ipynb
+	$(BIN)/python tools/build_html.py --output-dir _build/html
 
 # The instructor's one-liners, on the course in autograder/ (any nbgrader course: COURSE=dir).
 COURSE ?= autograder

@@ -114,7 +114,7 @@ _CALLS = {  # dotted call name -> code
 # lr_course modules a graded answer never needs: the reference answers live there.
 _REFERENCE_MODULES = ("lr_course.grading", "lr_course.optimizers", "lr_course.schedules",
                       "lr_course.search", "lr_course.finder", "lr_course.training",
-                      "lr_course.analysis", "lr_course.selfcheck", "lr_course.exercises")
+                      "lr_course.analysis", "lr_course.lessons")
 _ATTRS = {  # attribute names that give the game away wherever they appear
     "f_back": "introspection", "f_globals": "introspection", "f_locals": "introspection",
     "f_builtins": "introspection", "tb_frame": "introspection", "gi_frame": "introspection",

@@ -125,9 +125,30 @@ def lab(tmp_path_factory, artifacts):
         shutil.copy(tmp / "server.log", artifacts / "server.log")
 
 
+def _need_browser():
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _missing(f"Chromium not found at {CHROMIUM}")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        _missing("the playwright package is not installed")
+
+
 @pytest.fixture
 def page(lab):
     """A headless Chromium page (Debian's chromium, driven by Playwright), its console recorded."""
+    yield from _chromium_page()
+
+
+@pytest.fixture
+def offline_page():
+    """A headless Chromium page that may load file:// URLs only: every other request is aborted
+    and its URL kept in ``page.blocked``, so a page that needs the network shows it."""
+    _need_browser()
+    yield from _chromium_page(offline=True)
+
+
+def _chromium_page(offline=False):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -137,6 +158,17 @@ def page(lab):
         tab.console_errors = []
         tab.on("console", lambda msg: msg.type == "error" and tab.console_errors.append(msg.text))
         tab.on("pageerror", lambda exc: tab.console_errors.append(f"uncaught: {exc}"))
+        if offline:
+            tab.blocked = []
+
+            def only_files(route):
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    tab.blocked.append(route.request.url)
+                    route.abort()
+
+            context.route("**/*", only_files)
         try:
             yield tab
         finally:
