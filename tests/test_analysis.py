@@ -450,3 +450,28 @@ def test_steps_to_tolerance_matches_simulation_on_diverging_runs_with_a_dip():
         assert k == math.inf or type(k) is int
         finite += k != math.inf
     assert 10 < finite < 60  # both outcomes occur
+
+
+def test_steps_to_tolerance_empirical_measures_the_loss_above_the_minimum_and_its_default():
+    class Lifted:
+        """A quadratic whose minimum loss is 3, not 0."""
+
+        def __init__(self):
+            self.q = Quadratic.one_d(1.0, x0=1.0)
+            self.x0, self.minimum = self.q.x0, self.q.minimum
+
+        def loss(self, x):
+            return self.q.loss(x) + 3.0
+
+        def grad(self, x):
+            return self.q.grad(x)
+
+    # loss - 3 = 0.5 * 0.81**k: below 1e-3 first at k = 30
+    assert analysis.steps_to_tolerance_empirical(Lifted(), 0.1, 1e-3, measure="loss") == 30
+    assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 0.1, 1e-3,
+                                                 measure="loss") == 30
+    import inspect
+
+    assert inspect.signature(analysis.steps_to_tolerance_empirical).parameters["max_steps"].default == 10_000
+    assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 1e-4, 0.37) == 9943
+    assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 1e-4, 0.36) == math.inf
