@@ -157,6 +157,8 @@ def test_divergence_gives_inf_without_warnings():
         (dict(eigenvalues=[1.0, 2.0, 3.0], rotation=0.5), "rotation"),
         (dict(eigenvalues=[1.0, 2.0], rotation=np.ones((2, 2))), "rotation"),
         (dict(eigenvalues=[1.0, 2.0], rotation="left"), "rotation"),
+        (dict(eigenvalues=[1.0, 2.0], center=[1.0, np.inf]), "^center must be finite"),
+        (dict(eigenvalues=[1.0, 2.0], x0=[np.nan, 0.0]), "^x0 must be finite"),
     ],
 )
 def test_quadratic_bad_arguments(kwargs, word):
@@ -173,8 +175,12 @@ def test_indefinite_allowed_on_request():
 def test_bad_constructor_arguments_named():
     with pytest.raises(ValueError, match="curvature"):
         Quadratic.one_d(curvature=-1.0)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(ValueError, match="^mu "):
         Quadratic.ill_conditioned(mu=0.0)
+    assert Quadratic.ill_conditioned(mu=1e-12).mu == 1e-12  # the edge: any mu > 0
+    q = Quadratic.ill_conditioned()  # the documented defaults
+    assert (q.mu, q.L) == (1.0, 10.0) and q.x0.tolist() == [-2.0, 0.8]
+    assert np.allclose(q.hessian(), np.diag([1.0, 10.0]))
     with pytest.raises(ValueError, match="L"):
         Quadratic.ill_conditioned(mu=2.0, L=1.0)
     with pytest.raises(ValueError, match="params"):
