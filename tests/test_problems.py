@@ -370,3 +370,14 @@ def test_noisy_gradient_bad_arguments(args, word):
         problems.NoisyGradient(Quadratic([1.0]), *args)
     with pytest.raises(ValueError, match="problem"):
         problems.NoisyGradient(object(), 0.1, np.random.default_rng(0))
+
+
+def test_rotation_by_an_angle_turns_the_axes_counterclockwise():
+    c, s = np.cos(0.3), np.sin(0.3)
+    q = Quadratic([1.0, 10.0], rotation=0.3)
+    rotation = np.array([[c, -s], [s, c]])
+    np.testing.assert_allclose(q.hessian(), rotation @ np.diag([1.0, 10.0]) @ rotation.T,
+                               atol=1e-14)
+    np.testing.assert_allclose(q.hessian(np.zeros(2)), q.hessian())
+    with pytest.raises(ValueError, match="params"):
+        q.hessian(np.zeros(3))
