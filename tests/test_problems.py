@@ -381,3 +381,31 @@ def test_rotation_by_an_angle_turns_the_axes_counterclockwise():
     np.testing.assert_allclose(q.hessian(np.zeros(2)), q.hessian())
     with pytest.raises(ValueError, match="params"):
         q.hessian(np.zeros(3))
+
+
+def test_the_surfaces_default_starts_and_boxes():
+    """The starts and plotting boxes the explorers show (Rosenbrock's is the classic (-1.2, 1))."""
+    from lr_course import surfaces
+
+    expected = {surfaces.Rosenbrock: ([-1.2, 1.0], ((-2.0, 2.0), (-1.0, 3.0))),
+                surfaces.Beale: ([1.0, 1.4], ((-4.5, 4.5), (-4.5, 4.5))),
+                surfaces.Himmelblau: ([0.0, 0.0], ((-5.0, 5.0), (-5.0, 5.0))),
+                surfaces.Saddle: ([1.0, 0.01], ((-1.5, 1.5), (-1.5, 1.5)))}
+    for cls, (x0, box) in expected.items():
+        s = cls()
+        assert s.x0.tolist() == x0 and s.bounds == box, cls.__name__
+    q = problems.SURFACES["quadratic"]()
+    assert q.eigenvalues.tolist() == [1.0, 2.0] and q.x0.tolist() == [-2.0, 1.5]
+
+
+def test_noisy_gradient_adds_sigma_times_the_draws_and_hides_no_dunder():
+    q = Quadratic([1.0, 3.0])
+    noisy = problems.NoisyGradient(q, 0.5, np.random.default_rng(9))
+    draws = np.random.default_rng(9).standard_normal(2)
+    np.testing.assert_array_equal(noisy.grad(q.x0), q.grad(q.x0) + 0.5 * draws)
+    assert noisy.mu == q.mu  # everything else is the exact problem's
+    import copy
+    import pickle
+
+    twin = copy.deepcopy(noisy)  # copying looks attributes up before exact exists
+    assert twin.mu == q.mu and pickle.loads(pickle.dumps(noisy)).sigma == 0.5
