@@ -432,3 +432,46 @@ def test_top_eigenvalue_defaults_and_edges():
     for kwargs, name in [(dict(num_iters=0), "num_iters"), (dict(tol=-1e-12), "tol")]:
         with pytest.raises(ValueError, match=f"^{name} "):
             analysis.top_eigenvalue(hvp, 3, **kwargs)
+
+
+def test_steps_to_tolerance_matches_simulation_on_diverging_runs_with_a_dip():
+    """Random runs where a stable direction shrinks while an unstable one grows back."""
+    rng = np.random.default_rng(11)
+    finite = 0
+    for _ in range(60):
+        lam = [rng.uniform(0.05, 0.9), rng.uniform(2.2, 2.8)]
+        e0 = [1.0, 10 ** rng.uniform(-9, -2)]
+        tol = 10 ** rng.uniform(-4, -0.5)
+        measure = str(rng.choice(["distance", "loss"]))
+        k = analysis.steps_to_tolerance(1.0, lam, tol, x0=e0, measure=measure)
+        empirical = analysis.steps_to_tolerance_empirical(Quadratic(lam, x0=e0), 1.0, tol,
+                                                          max_steps=400, measure=measure)
+        assert k == empirical, (lam, e0, tol, measure)
+        assert k == math.inf or type(k) is int
+        finite += k != math.inf
+    assert 10 < finite < 60  # both outcomes occur
+
+
+def test_steps_to_tolerance_empirical_measures_the_loss_above_the_minimum_and_its_default():
+    class Lifted:
+        """A quadratic whose minimum loss is 3, not 0."""
+
+        def __init__(self):
+            self.q = Quadratic.one_d(1.0, x0=1.0)
+            self.x0, self.minimum = self.q.x0, self.q.minimum
+
+        def loss(self, x):
+            return self.q.loss(x) + 3.0
+
+        def grad(self, x):
+            return self.q.grad(x)
+
+    # loss - 3 = 0.5 * 0.81**k: below 1e-3 first at k = 30
+    assert analysis.steps_to_tolerance_empirical(Lifted(), 0.1, 1e-3, measure="loss") == 30
+    assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 0.1, 1e-3,
+                                                 measure="loss") == 30
+    import inspect
+
+    assert inspect.signature(analysis.steps_to_tolerance_empirical).parameters["max_steps"].default == 10_000
+    assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 1e-4, 0.37) == 9943
+    assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 1e-4, 0.36) == math.inf

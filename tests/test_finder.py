@@ -159,7 +159,8 @@ def test_range_test_on_minibatches_is_seeded():
 
 @pytest.mark.parametrize("kwargs, name", [
     (dict(lr_min=0.0), "lr_min"), (dict(lr_min=math.inf), "lr_min"),
-    (dict(lr_max=1e-7), "lr_max"), (dict(num_steps=1), "num_steps"),
+    (dict(lr_max=1e-7), "lr_max"), (dict(lr_min=1e-3, lr_max=1e-3), "lr_max"),
+    (dict(num_steps=1), "num_steps"),
     (dict(num_steps=10.0), "num_steps"), (dict(smoothing=1.0), "smoothing"),
     (dict(smoothing=-0.1), "smoothing"), (dict(diverge_factor=1.0), "diverge_factor"),
 ])

@@ -157,6 +157,8 @@ def test_divergence_gives_inf_without_warnings():
         (dict(eigenvalues=[1.0, 2.0, 3.0], rotation=0.5), "rotation"),
         (dict(eigenvalues=[1.0, 2.0], rotation=np.ones((2, 2))), "rotation"),
         (dict(eigenvalues=[1.0, 2.0], rotation="left"), "rotation"),
+        (dict(eigenvalues=[1.0, 2.0], center=[1.0, np.inf]), "^center must be finite"),
+        (dict(eigenvalues=[1.0, 2.0], x0=[np.nan, 0.0]), "^x0 must be finite"),
     ],
 )
 def test_quadratic_bad_arguments(kwargs, word):
@@ -173,8 +175,12 @@ def test_indefinite_allowed_on_request():
 def test_bad_constructor_arguments_named():
     with pytest.raises(ValueError, match="curvature"):
         Quadratic.one_d(curvature=-1.0)
-    with pytest.raises(ValueError, match="mu"):
+    with pytest.raises(ValueError, match="^mu "):
         Quadratic.ill_conditioned(mu=0.0)
+    assert Quadratic.ill_conditioned(mu=1e-12).mu == 1e-12  # the edge: any mu > 0
+    q = Quadratic.ill_conditioned()  # the documented defaults
+    assert (q.mu, q.L) == (1.0, 10.0) and q.x0.tolist() == [-2.0, 0.8]
+    assert np.allclose(q.hessian(), np.diag([1.0, 10.0]))
     with pytest.raises(ValueError, match="L"):
         Quadratic.ill_conditioned(mu=2.0, L=1.0)
     with pytest.raises(ValueError, match="params"):
@@ -364,3 +370,42 @@ def test_noisy_gradient_bad_arguments(args, word):
         problems.NoisyGradient(Quadratic([1.0]), *args)
     with pytest.raises(ValueError, match="problem"):
         problems.NoisyGradient(object(), 0.1, np.random.default_rng(0))
+
+
+def test_rotation_by_an_angle_turns_the_axes_counterclockwise():
+    c, s = np.cos(0.3), np.sin(0.3)
+    q = Quadratic([1.0, 10.0], rotation=0.3)
+    rotation = np.array([[c, -s], [s, c]])
+    np.testing.assert_allclose(q.hessian(), rotation @ np.diag([1.0, 10.0]) @ rotation.T,
+                               atol=1e-14)
+    np.testing.assert_allclose(q.hessian(np.zeros(2)), q.hessian())
+    with pytest.raises(ValueError, match="params"):
+        q.hessian(np.zeros(3))
+
+
+def test_the_surfaces_default_starts_and_boxes():
+    """The starts and plotting boxes the explorers show (Rosenbrock's is the classic (-1.2, 1))."""
+    from lr_course import surfaces
+
+    expected = {surfaces.Rosenbrock: ([-1.2, 1.0], ((-2.0, 2.0), (-1.0, 3.0))),
+                surfaces.Beale: ([1.0, 1.4], ((-4.5, 4.5), (-4.5, 4.5))),
+                surfaces.Himmelblau: ([0.0, 0.0], ((-5.0, 5.0), (-5.0, 5.0))),
+                surfaces.Saddle: ([1.0, 0.01], ((-1.5, 1.5), (-1.5, 1.5)))}
+    for cls, (x0, box) in expected.items():
+        s = cls()
+        assert s.x0.tolist() == x0 and s.bounds == box, cls.__name__
+    q = problems.SURFACES["quadratic"]()
+    assert q.eigenvalues.tolist() == [1.0, 2.0] and q.x0.tolist() == [-2.0, 1.5]
+
+
+def test_noisy_gradient_adds_sigma_times_the_draws_and_hides_no_dunder():
+    q = Quadratic([1.0, 3.0])
+    noisy = problems.NoisyGradient(q, 0.5, np.random.default_rng(9))
+    draws = np.random.default_rng(9).standard_normal(2)
+    np.testing.assert_array_equal(noisy.grad(q.x0), q.grad(q.x0) + 0.5 * draws)
+    assert noisy.mu == q.mu  # everything else is the exact problem's
+    import copy
+    import pickle
+
+    twin = copy.deepcopy(noisy)  # copying looks attributes up before exact exists
+    assert twin.mu == q.mu and pickle.loads(pickle.dumps(noisy)).sigma == 0.5

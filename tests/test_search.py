@@ -270,3 +270,15 @@ def test_prob_random_in_top_edges_and_errors():
             search.prob_random_in_top(q, 3)
     with pytest.raises(ValueError, match="n must"):
         search.prob_random_in_top(0.1, -1)
+
+
+def test_edges_of_the_counts():
+    rng = np.random.default_rng(0)
+    assert search.log_uniform(1e-3, 1.0, (2, 0), rng).shape == (2, 0)
+    for size in [(2, -1), (2.5,), (True,)]:
+        with pytest.raises(ValueError, match="^size "):
+            search.log_uniform(1e-3, 1.0, size, rng)
+    r = search.random_search_nd(lambda lr: lr, {"lr": ("log", 1e-3, 1.0)}, 1, rng)
+    assert len(r.scores) == 1  # one trial is a search
+    with pytest.raises(ValueError, match="^n "):
+        search.random_search_nd(lambda lr: lr, {"lr": ("log", 1e-3, 1.0)}, 0, rng)

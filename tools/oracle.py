@@ -269,9 +269,11 @@ def _load(module_path: str, source: str | None):
     return twin
 
 
-def equivalent(module_path: str, source: str, timeout: float = 120.0) -> bool:
+def equivalent(module_path: str, source: str, timeout: float = 120.0,
+               original: str | None = None) -> bool:
     """Whether the mutant ``source`` of ``module_path`` behaves exactly like the original.
 
+    ``original`` is the source the mutant was made from, if not the module's file as it is.
     Runs in a forked child (a mutant may loop or crash); a timeout or a crash is a difference.
     """
     pid = os.fork()
@@ -280,9 +282,9 @@ def equivalent(module_path: str, source: str, timeout: float = 120.0) -> bool:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 1)
             os.dup2(devnull, 2)
-            original = behaviour(_load(module_path, None))
-            mutant = behaviour(_load(module_path, source))
-            os._exit(0 if original == mutant else 1)
+            before = behaviour(_load(module_path, original))
+            after = behaviour(_load(module_path, source))
+            os._exit(0 if before == after else 1)
         except BaseException:
             os._exit(2)
     signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
