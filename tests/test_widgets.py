@@ -472,3 +472,13 @@ def test_executed_headless_the_notebook_keeps_a_static_figure(tmp_path):
     assert base64.b64decode(data["image/png"]).startswith(PNG_MAGIC)
     assert "application/vnd.jupyter.widget-view+json" in data
     assert not [o for o in outputs if o.output_type == "stream" and o.name == "stderr"]
+
+
+def test_every_explorer_frame_labels_both_axes(step_size, race, designer, range_explorer, search):
+    """A figure a learner reads has both axes named (the lr strip, which has no y, aside)."""
+    for explorer in (step_size, race, designer, range_explorer, search):
+        for ax in explorer.figure.axes:
+            if ax.get_yticks().size and ax.yaxis.get_visible():
+                assert ax.get_ylabel(), (type(explorer).__name__, ax.get_title())
+            assert ax.get_xlabel() or not ax.get_xticks().size, (type(explorer).__name__,
+                                                                 ax.get_title())

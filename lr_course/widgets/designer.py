@@ -114,7 +114,7 @@ class ScheduleDesigner(Explorer):
         ax_lr, ax_loss = fig.subplots(1, 2)
         T = self.num_steps
         ax_lr.set(yscale="log", xlim=(0, T), ylim=(1e-5 / c.curvature, 3 / c.curvature),
-                  title="learning rate", xlabel="step")
+                  title="learning rate", xlabel="step", ylabel="lr (log scale)")
         ax_lr.axhline(2 / c.curvature, color="#c62828", lw=0.8, ls="--")
         ax_lr.text(T, 2 / c.curvature, "2/λ: diverges above ", ha="right", va="bottom",
                    fontsize=8, color="#c62828")
@@ -125,7 +125,8 @@ class ScheduleDesigner(Explorer):
         loss0 = 0.5 * c.curvature * c.x0**2
         self._loss_lo, self._loss_hi = 1e-6 * max(loss0, 1e-12), 1e2 * max(loss0, 1e-12)
         ax_loss.set(yscale="log", xlim=(0, T), ylim=(self._loss_lo, self._loss_hi),
-                    title=f"noisy SGD, mean loss of {c.num_runs} runs", xlabel="step")
+                    title=f"noisy SGD, mean loss of {c.num_runs} runs", xlabel="step",
+                    ylabel="mean loss (log scale)")
         (self._loss_line,) = ax_loss.plot([], [], color="C0", lw=1.4, animated=True,
                                           label="schedule")
         (self._loss_const,) = ax_loss.plot([], [], color="0.45", lw=1, animated=True,

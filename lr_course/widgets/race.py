@@ -130,12 +130,13 @@ class OptimizerRace(Explorer):
         start = self._ax_map.plot(*problem.x0, "ks", ms=5)[0]
         self._static = [contours, *marks, start]
         self._ax_map.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi),
-                         title=f"{getattr(problem, 'name', surface)}: trajectories")
+                         title=f"{getattr(problem, 'name', surface)}: trajectories",
+                         xlabel="x₁", ylabel="x₂")
         self._run(self.racers)
         top = max(h.loss[0] for h in self.histories.values()) - problem.min_value
         self._ax_loss.set(yscale="log", xlim=(0, self.num_steps),
                           ylim=(LOSS_FLOOR, max(top, 1.0) * 1e3),
-                          title="loss − minimum", xlabel="step")
+                          title="loss − minimum", xlabel="step", ylabel="f − f* (log scale)")
 
     def _run(self, racers):
         for r in racers:

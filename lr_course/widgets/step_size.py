@@ -96,7 +96,7 @@ class StepSizeExplorer(Explorer):
         xs = np.linspace(-reach, reach, 200)
         ax1.plot(xs, self.problem_1d.loss(xs[None, :]), color="0.55", lw=1)
         ax1.set(xlim=(-reach, reach), ylim=(-0.05 * c.L, 0.5 * c.L * reach**2),
-                title=f"1-D: f(x) = {c.L:g} x²/2", xlabel="x")
+                title=f"1-D: f(x) = {c.L:g} x²/2", xlabel="x", ylabel="f(x)")
         (self._line_1d,) = ax1.plot([], [], "o-", ms=3, lw=1, color="C0", animated=True)
 
         # 2-D: contours of the bowl and the iterates.
@@ -107,14 +107,14 @@ class StepSizeExplorer(Explorer):
         ax2.contour(X, Y, Z, levels=levels, colors="0.7", linewidths=0.7)
         ax2.plot(*self.problem_2d.minimum, "k+", ms=8)
         ax2.set(xlim=(x_lo, x_hi), ylim=(y_lo, y_hi), aspect="equal",
-                title=f"2-D: curvatures {c.mu:g} and {c.L:g}")
+                title=f"2-D: curvatures {c.mu:g} and {c.L:g}", xlabel="x₁", ylabel="x₂")
         (self._line_2d,) = ax2.plot([], [], "o-", ms=3, lw=1, color="C1", animated=True)
 
         # Losses on fixed log axes, so curves can be compared as the slider moves.
         f0 = max(self.problem_2d.loss(self.problem_2d.x0), self.problem_1d.loss(self.problem_1d.x0))
         self._loss_floor, self._loss_ceiling = f0 * 1e-12, f0 * 1e4
         ax3.set(yscale="log", xlim=(0, self.num_steps), ylim=(self._loss_floor, self._loss_ceiling),
-                title="loss", xlabel="step")
+                title="loss", xlabel="step", ylabel="f(x) (log scale)")
         (self._loss_line_1d,) = ax3.plot([], [], color="C0", label="1-D", animated=True)
         (self._loss_line_2d,) = ax3.plot([], [], color="C1", label="2-D", animated=True)
         ax3.legend(loc="lower left", fontsize=8)
