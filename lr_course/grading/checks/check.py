@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .calls import Call
 from .codec import CodecError, decode, encode
 
-__all__ = ["Check", "KINDS", "MAX_TEXT", "digest"]
+__all__ = ["Check", "KINDS", "MAX_TEXT", "NEEDS_SOLUTION", "digest"]
 
 MAX_TEXT = 300                 # what / hint / part, in characters
 
@@ -30,6 +30,13 @@ KINDS = {
     "target": ("eigenvalues", "x0", "sigma", "target"),   # a schedule reaching E[loss] <= target
     "accuracy": ("accuracy",),           # a trained model's validation accuracy >= accuracy
 }
+
+
+# The kinds judged against the solution's records; the others judge the student's records by
+# a property (raises, unchanged, agree, ...), so the recorder does not run the solution on them
+# (a trains check would otherwise train once more per student). Release still grades the
+# solution itself on every check.
+NEEDS_SOLUTION = frozenset({"same"})
 
 
 @dataclass(frozen=True)

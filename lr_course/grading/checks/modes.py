@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .calls import Record, execute
 from .compare import judge
-from .check import Check, digest
+from .check import NEEDS_SOLUTION, Check, digest
 
 __all__ = ["Recorder", "SelfCheck", "Ignore", "ExpectedError", "write_expected", "read_expected",
            "find_expected",
@@ -60,7 +60,10 @@ class Recorder:
 
     def add(self, check: Check, functions: dict) -> None:
         check = replace(check, part=self._part)
-        records = [execute(call, functions).to_data() for call in check.calls]
+        if check.kind in NEEDS_SOLUTION:
+            records = [execute(call, functions).to_data() for call in check.calls]
+        else:
+            records = [Record(ok=True).to_data() for _ in check.calls]
         self.emit({"check": {"cell": self.cell, "check": check.to_data(), "records": records}})
 
 
