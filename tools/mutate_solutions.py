@@ -101,16 +101,14 @@ def _materialise(name, value):
 
 
 def _outcome(function, kwargs):
+    """``("value", result)`` or ``("raised", error name)``, and the arguments afterwards."""
     import warnings
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            value = function(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - a raised error is an outcome too
+            return ("value", function(**kwargs)), kwargs
+        except BaseException as exc:  # noqa: BLE001 - a raised error is an outcome too
             return ("raised", type(exc).__name__), kwargs
-        except BaseException as exc:  # noqa: BLE001
-            return ("raised", type(exc).__name__), kwargs
-    return ("value", value), kwargs
 
 
 def _same(a, b) -> bool:

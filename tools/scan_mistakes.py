@@ -46,22 +46,22 @@ def _catalogue():
     return module
 
 
-def failed_tests(nb, seed: int, folder: Path) -> set:
-    """The grade_ids of the tests ``nb`` fails when graded under course secret number ``seed``."""
+def failed_tests(nb, assignment: str, seed: int, folder: Path) -> set:
+    """The grade_ids of the tests ``nb`` of ``assignment`` fails under course secret ``seed``."""
     path = folder / "scan.ipynb"
     nbformat.write(nb, path)
-    assignment = nb.metadata.get("lr_course_scan", "")
     source = load_source(SOURCE / assignment / f"{assignment}.ipynb", assignment)
     secret = f"scan-{seed}".encode().ljust(32, b".")
     result = Grader(source, InProcess(), secret=secret).grade_file(path, "student")
     return {t.grade_id for t in result.tests if not t.passed}
 
 
-def scan(name: str, nb, loses: tuple, also: tuple, seeds: int, folder: Path) -> dict:
+def scan(name: str, assignment: str, nb, loses: tuple, also: tuple, seeds: int,
+         folder: Path) -> dict:
     """Grade ``nb`` under each seed; count the runs that missed or strayed, with an example."""
     missed, stray = [], []
     for seed in range(seeds):
-        failed = failed_tests(nb, seed, folder)
+        failed = failed_tests(nb, assignment, seed, folder)
         if not set(loses) <= failed:
             missed.append((seed, sorted(set(loses) - failed)))
         if not failed <= set(loses) | set(also):
@@ -89,21 +89,16 @@ def main(argv=None) -> int:
         parser.error(f"no planted mistake named {', '.join(sorted(unknown))}")
     assignments = sorted({m.assignment for m in mistakes} if args.mistake
                          else args.assignment or ASSIGNMENTS)
-    def tagged(nb, assignment):
-        nb.metadata["lr_course_scan"] = assignment
-        return nb
-
-    jobs = [(f"{a}: the solution", tagged(catalogue.source_nb(a), a), (), ())
-            for a in assignments]
-    jobs += [(f"{m.assignment}: {m.name}", tagged(catalogue.planted(m), m.assignment), m.loses,
-              m.also) for m in mistakes]
+    jobs = [(f"{a}: the solution", a, catalogue.source_nb(a), (), ()) for a in assignments]
+    jobs += [(f"{m.assignment}: {m.name}", m.assignment, catalogue.planted(m), m.loses, m.also)
+             for m in mistakes]
     print(f"{len(jobs)} notebooks x {args.seeds} seeds, graded in-process")
     print(f"{'notebook':58s} {'missed':>7s} {'stray':>7s}  first bad run")
     bad = 0
     start = time.monotonic()
     with tempfile.TemporaryDirectory() as folder:
-        for name, nb, loses, also in jobs:
-            row = scan(name, nb, loses, also, args.seeds, Path(folder))
+        for name, assignment, nb, loses, also in jobs:
+            row = scan(name, assignment, nb, loses, also, args.seeds, Path(folder))
             example = (row["missed"] or row["stray"] or [None])[0]
             note = "" if example is None else (
                 f"seed {example[0]}: " + ("still passes " if row["missed"] else "also fails ")

@@ -446,19 +446,18 @@ def _judge_search(check, reference, student):
 def expected_loss(lrs, eigenvalues, x0, sigma) -> float:
     """Exact E[loss] of SGD with learning rates ``lrs`` on a noisy quadratic.
 
-    The loss is 0.5 * sum(eigenvalues * x**2) and each gradient coordinate carries
-    independent N(0, sigma**2) noise, so each E[x_i**2] follows its own recursion:
-
-    .. math:: m_i \\leftarrow (1 - lr\\,\\lambda_i)^2\\, m_i + lr^2 \\sigma^2
+    The loss is 0.5 * sum(eigenvalues * x**2) with independent N(0, sigma**2) noise on each
+    gradient coordinate: :func:`lr_course.analysis.mean_square_recursion` per coordinate
+    (imported here, in the grader or a kernel; the sandbox never judges).
 
     >>> round(expected_loss([0.0], [1.0], [2.0], 1.0), 12)   # no step: 0.5 * 1 * 4
     2.0
     """
+    from lr_course.analysis import mean_square_recursion
     lam = np.asarray(eigenvalues, dtype=float)
-    m = np.asarray(x0, dtype=float) ** 2
-    for lr in np.asarray(lrs, dtype=float):
-        m = (1 - lr * lam) ** 2 * m + lr**2 * sigma**2
-    return float(0.5 * np.sum(lam * m))
+    v = mean_square_recursion(np.asarray(lrs, dtype=float), lam, float(sigma),
+                              np.asarray(x0, dtype=float) ** 2)[-1]
+    return float(0.5 * np.sum(lam * v))
 
 
 def _judge_target(check, reference, student):
