@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,12 +81,22 @@ class Course:
         return load_source(self.source_dir / assignment / f"{name}.ipynb", assignment)
 
     def secret(self) -> bytes:
-        """The course secret, created (owner-only) on first use."""
+        """The course secret, created (owner-only) on first use.
+
+        Two graders starting at once must agree on it: the secret is written to a private
+        file first and linked into place, so the first link wins and the other reads it.
+        """
         path = self.root / SECRET_FILE
         if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_hex(32) + "\n")
+            fd, tmp = tempfile.mkstemp(prefix=".secret-", dir=self.root)
+            try:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_hex(32) + "\n")
+                os.link(tmp, path)
+            except FileExistsError:
+                pass          # another grader made it first: use theirs
+            finally:
+                os.unlink(tmp)
         text = path.read_text().strip()
         if len(text) < 32:
             raise GradingError(f"{path} is not a course secret (delete it to make a new one; "

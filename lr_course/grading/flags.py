@@ -23,6 +23,7 @@ Two detectors, because each misses what the other sees:
 from __future__ import annotations
 
 import ast
+import threading
 from dataclasses import asdict, dataclass
 
 __all__ = ["Flag", "scan_source", "scan_cells", "CODES"]
@@ -295,6 +296,17 @@ class _Scanner(ast.NodeVisitor):
                 self.flag("encoded-code", "decodes a string and executes code", node)
 
 
+# CPython 3.11's parser keeps one recursion count per interpreter: two threads parsing at once
+# (a batch's workers) can fail with "AST constructor recursion depth mismatch". Parse one at a
+# time.
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse(source: str):
+    with _PARSE_LOCK:
+        return ast.parse(source)
+
+
 def scan_source(source: str, cell: int | None = None) -> list[Flag]:
     """Flags for one cell of (IPython-transformed) Python source; never raises.
 
@@ -304,7 +316,7 @@ def scan_source(source: str, cell: int | None = None) -> list[Flag]:
     ['process-exit']
     """
     try:
-        tree = ast.parse(source)
+        tree = _parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     scanner = _Scanner(cell)
@@ -350,7 +362,7 @@ def scan_cells(cells: list[str]) -> list[Flag]:
 
 def _parses(line):
     try:
-        ast.parse(line)
+        _parse(line)
         return True
     except SyntaxError:
         return False

@@ -349,3 +349,13 @@ def test_time_limits_come_from_nbgrader_config_and_nonsense_is_refused(tmp_path)
         "c = get_config()\nc.LrCourse.call_seconds = -1\n")
     with pytest.raises(GradingError, match="call_seconds limit must be a number of seconds"):
         Course(tmp_path).settings()
+
+
+def test_graders_starting_at_once_agree_on_the_course_secret(tmp_path):
+    """The secret is made once, however many graders race to make it."""
+    from concurrent.futures import ThreadPoolExecutor
+    from lr_course.grading.course import Course
+    with ThreadPoolExecutor(8) as pool:
+        found = list(pool.map(lambda _: Course(tmp_path).secret(), range(32)))
+    assert len(set(found)) == 1 and len(found[0]) == 64
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lr_course_secret"]

@@ -181,3 +181,12 @@ def test_runtime_watch_takes_pyexpat_submodules_for_genuine():
         assert [f for f in watch.check() if f["code"] == "sys-modules"]
     finally:
         del sys.modules["lr_course_fake_checks"]
+
+
+def test_scans_in_many_threads_at_once_do_not_break_the_parser():
+    """A batch scans in its worker threads; CPython 3.11's parser must see one at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+    deep = "x = " + "(" * 40 + "1" + ")" * 40 + "\nimport numpy as np\nnp.allclose = 1\n"
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: scan_cells([deep] * 5), range(64)))
+    assert all(any(f.code == "numpy-patch" for f in r) for r in results)
