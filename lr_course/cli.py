@@ -227,9 +227,22 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"lr-course: warning: {terminal(message)}", file=sys.stderr)
 
 
+def _skip_iri_grammars():
+    """Keep jsonschema's optional IRI checker out of this process.
+
+    When the package rfc3987-syntax is installed (JupyterLab's jupyter-events asks for it),
+    importing jsonschema, which nbformat and so nbgrader import, compiles about forty lark
+    grammars: 2-3 s, more than the rest of nbgrader's import. No command here validates an
+    IRI, so marking the module absent (unless something already imported it) costs nothing
+    and saves those seconds on every command that opens the gradebook.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv=None):
     """Entry point of the ``lr-course`` console script."""
     from lr_course.grading.submission import GradingError
+    _skip_iri_grammars()
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         # the package's own warnings (grading without bubblewrap) always, as one line each

@@ -35,6 +35,7 @@ from lr_course.grading.course import Course
 from lr_course.grading.engine import Grader, SubmissionResult
 from lr_course.grading.escape import terminal
 from lr_course.grading.feedback import to_html, to_markdown
+from lr_course.grading.reference import SEEDS_PER_REFERENCE
 from lr_course.grading.sandbox import Limits, Sandbox
 from lr_course.grading.sanitize import sanitize_notebook
 from lr_course.grading.submission import GradingError, SubmissionError, read_notebook
@@ -204,12 +205,9 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
                 continue
             jobs.append((student, path))
         if jobs:
-            # The solution's records for every student's inputs, in a few sandbox runs.
-            grader.prepare([student for student, _ in jobs])
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 # The sandboxes start first: importing nbgrader takes seconds, overlap it.
-                futures = {pool.submit(grader.grade_file, path, student): student
-                           for student, path in jobs}
+                futures = _schedule(pool, grader, jobs)
                 try:
                     _write_all(report, futures, course_dir, assignment, name, source,
                                db_url, settings["course_id"], progress, start)
@@ -221,6 +219,43 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
     report.graded.sort()
     report.seconds = time.monotonic() - start
     return report
+
+
+FIRST_REFERENCE = 4   # students whose reference is recorded before any grading starts
+
+
+def _schedule(pool, grader, jobs) -> dict:
+    """Queue every student's grading, with the solution's reference runs in between.
+
+    The reference of a batch of students (their seeds, up to ``SEEDS_PER_REFERENCE`` in one
+    sandbox run) must exist before they are judged. The first run is kept small so grading
+    starts at once; each later run is queued right behind the first student of the batch
+    before it, so one worker records it while the others grade. A student whose reference
+    is not ready yet waits for it (:meth:`Grader.reference`); a failed reference run is
+    simply run again by that student's grading, which reports the error.
+
+    Returns ``{future: student}`` for the gradings (the reference runs are not in it).
+    """
+    students = [student for student, _ in jobs]
+    bounds = [0, min(FIRST_REFERENCE, len(students))]
+    while bounds[-1] < len(students):
+        bounds.append(min(bounds[-1] + SEEDS_PER_REFERENCE, len(students)))
+    batches = {a: students[a:b] for a, b in zip(bounds, bounds[1:])}
+
+    def record(batch):
+        with contextlib.suppress(GradingError):
+            grader.prepare(batch)
+
+    pool.submit(record, batches[0])
+    futures = {}
+    upcoming = iter(bounds[1:-1])
+    after = next(upcoming, None)
+    for i, (student, path) in enumerate(jobs):
+        futures[pool.submit(grader.grade_file, path, student)] = student
+        if i in batches and after is not None:   # the first student of a batch is queued
+            pool.submit(record, batches[after])
+            after = next(upcoming, None)
+    return futures
 
 
 def _write_all(report, futures, course_dir, assignment, name, source, db_url, course_id,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -156,6 +157,7 @@ class Grader:
         self._cache = ReferenceCache(cache, source, hidden) if cache is not None else None
         self.time_limits = {k: float(v) for k, v in (time_limits or {}).items()
                             if v is not None}
+        self._filling = threading.Lock()   # one reference run at a time; lookups need none
 
     def seed_for(self, student: str) -> int:
         if self._fixed_seed is not None:
@@ -163,12 +165,21 @@ class Grader:
         return course_mod.seed(self.secret, self.purpose, self.assignment, student)
 
     def prepare(self, students) -> None:
-        """Record the reference for every student's seed (few sandbox runs for a class)."""
-        self._fill([self.seed_for(x) for x in students])
+        """Record the reference for every student's seed (few sandbox runs for a class).
+
+        Safe to call from several threads, and beside :meth:`grade_file`: a batch records
+        the next students' references in one worker while the others grade.
+        """
+        with self._filling:
+            self._fill([self.seed_for(x) for x in students])
 
     def reference(self, seed: int) -> Reference:
-        self._fill([seed])
-        return self._references[seed]
+        found = self._references.get(seed)
+        if found is None:
+            with self._filling:
+                self._fill([seed])
+            found = self._references[seed]
+        return found
 
     def _fill(self, seeds) -> None:
         todo = []

@@ -359,3 +359,54 @@ def test_graders_starting_at_once_agree_on_the_course_secret(tmp_path):
         found = list(pool.map(lambda _: Course(tmp_path).secret(), range(32)))
     assert len(set(found)) == 1 and len(found[0]) == 64
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lr_course_secret"]
+
+
+class _RecordingPool:
+    """Runs nothing; keeps what was submitted, in order (a stand-in for the thread pool)."""
+
+    def __init__(self):
+        self.queue = []
+
+    def submit(self, fn, *args):
+        self.queue.append((fn, args))
+        return object()
+
+
+class _Recorder:
+    """A grader stand-in whose methods are told apart in the pool's queue."""
+
+    def prepare(self, students):
+        pass
+
+    def grade_file(self, path, student):
+        pass
+
+
+@pytest.mark.parametrize("num", [1, 3, 4, 5, 68, 69, 200])
+def test_reference_runs_are_queued_ahead_of_the_students_who_need_them(num):
+    """The first reference run is small; each later one is queued right behind the first
+    student of the batch before it; every student is graded once and in every run once."""
+    from lr_course.grading.batch import FIRST_REFERENCE, _schedule
+    from lr_course.grading.reference import SEEDS_PER_REFERENCE
+    pool, grader = _RecordingPool(), _Recorder()
+    jobs = [(f"s{i:03d}", Path(f"s{i:03d}.ipynb")) for i in range(num)]
+    futures = _schedule(pool, grader, jobs)
+    assert sorted(futures.values()) == [s for s, _ in jobs]
+    recorded, graded = [], []
+    for position, (fn, args) in enumerate(pool.queue):
+        if fn.__name__ == "record":
+            recorded.append((position, list(args[0])))
+        else:
+            assert fn == grader.grade_file
+            graded.append((position, args[1]))
+    assert [s for _, batch in recorded for s in batch] == [s for s, _ in jobs]
+    sizes = [len(batch) for _, batch in recorded]
+    assert sizes[0] == min(FIRST_REFERENCE, num)
+    assert all(size <= SEEDS_PER_REFERENCE for size in sizes)
+    where = {student: position for position, student in graded}
+    for k, (position, batch) in enumerate(recorded):
+        # queued before any of its students and, after the first, right behind the first
+        # student of the batch before it
+        assert all(position < where[s] for s in batch)
+        if k:
+            assert position - where[recorded[k - 1][1][0]] == 1
