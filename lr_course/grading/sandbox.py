@@ -54,6 +54,8 @@ root without a cgroup each run drops to a uid of its own, drawn from an unalloca
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import json
 import os
@@ -160,8 +162,6 @@ def _fd_holding(data: bytes) -> int:
 
 def _package_paths(names) -> list[Path]:
     """Files/dirs to expose for top-level packages ``names`` (missing ones are skipped)."""
-    import importlib.metadata
-    dists = importlib.metadata.packages_distributions()
     paths = []
     for name in names:
         spec = importlib.util.find_spec(name)
@@ -171,15 +171,46 @@ def _package_paths(names) -> list[Path]:
             paths.extend(Path(p) for p in spec.submodule_search_locations)
         elif spec.origin:
             paths.append(Path(spec.origin))
-        # manylinux wheels keep their shared libraries beside, in <distribution>.libs
         where = Path(spec.submodule_search_locations[0] if spec.submodule_search_locations
                      else spec.origin).parent
-        for dist in {name, *dists.get(name, ())}:
-            for libs in {f"{dist}.libs", f"{dist.lower().replace('-', '_')}.libs"}:
-                if (where / libs).is_dir():
-                    paths.append(where / libs)
+        paths.extend(_vendored_libraries(where, name))
     # a namespace package may have several locations; keep each once
     return list(dict.fromkeys(p.resolve() for p in paths))
+
+
+def _normal(name: str) -> str:
+    return name.lower().replace("-", "_").replace(".", "_")
+
+
+def _vendored_libraries(where: Path, name: str) -> list[Path]:
+    """The ``<distribution>.libs`` folders beside ``where/name`` that belong to it.
+
+    manylinux wheels keep their shared libraries there (``numpy.libs``; ``pillow.libs``
+    for the package ``PIL``). Only the few distributions that have such a folder are looked
+    up (their ``top_level.txt``, else their ``RECORD``): scanning every installed
+    distribution, as ``importlib.metadata.packages_distributions`` does, takes seconds.
+    """
+    return [libs for libs, names in _library_folders(where)
+            if _normal(libs.name[:-len(".libs")]) == _normal(name) or name in names]
+
+
+@functools.lru_cache(maxsize=16)
+def _library_folders(where: Path) -> tuple:
+    """``(folder, top-level names of its distribution)`` for each ``*.libs`` in ``where``."""
+    infos = {_normal(info.name.split("-", 1)[0]): info for info in where.glob("*.dist-info")}
+    found = []
+    for libs in sorted(where.glob("*.libs")):
+        info = infos.get(_normal(libs.name[:-len(".libs")]))
+        names = set()
+        if info is not None:
+            try:
+                names = set((info / "top_level.txt").read_text().split())
+            except OSError:
+                with contextlib.suppress(OSError):
+                    names = {line.split(",", 1)[0].split("/", 1)[0]
+                             for line in (info / "RECORD").read_text().splitlines()}
+        found.append((libs, frozenset(names)))
+    return tuple(found)
 
 
 class Sandbox:

@@ -7,6 +7,7 @@ the point of the engine and must be tested somewhere.
 
 import json
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -246,3 +247,23 @@ def test_sandbox_dies_with_the_grader(tmp_path):
             break
         time.sleep(0.1)
     assert sandboxes() == []
+
+
+def test_vendored_libraries_are_found_by_their_distribution(tmp_path):
+    """numpy.libs for numpy; pillow.libs for PIL (by top_level.txt, or by RECORD when a
+    wheel has no top_level.txt); never another distribution's libraries."""
+    from lr_course.grading.sandbox import _vendored_libraries
+    for folder in ("numpy", "numpy.libs", "PIL", "pillow.libs", "scipy.libs",
+                   "pillow-11.0.0.dist-info", "scipy-1.14.0.dist-info", "kiwisolver"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "scipy-1.14.0.dist-info" / "top_level.txt").write_text("scipy\n")
+    record = "PIL/__init__.py,sha256=x,10\npillow.libs/libjpeg.so,sha256=y,20\n"
+    (tmp_path / "pillow-11.0.0.dist-info" / "RECORD").write_text(record)
+    assert _vendored_libraries(tmp_path, "numpy") == [tmp_path / "numpy.libs"]
+    assert _vendored_libraries(tmp_path, "PIL") == [tmp_path / "pillow.libs"]
+    assert _vendored_libraries(tmp_path, "kiwisolver") == []
+    other = tmp_path / "other"   # a wheel with top_level.txt (results are cached per folder)
+    shutil.copytree(tmp_path, other, ignore=shutil.ignore_patterns("other"))
+    (other / "pillow-11.0.0.dist-info" / "RECORD").unlink()
+    (other / "pillow-11.0.0.dist-info" / "top_level.txt").write_text("PIL\n")
+    assert _vendored_libraries(other, "PIL") == [other / "pillow.libs"]
