@@ -26,8 +26,9 @@ The walls, and where each holds:
   sandbox warns, and ``require_isolation=True`` refuses to run.
 * **rlimits**, set by the runner before any student code: address space (memory), process
   count, CPU seconds, file size, open files, message queues, no core dumps. Always.
-* **a cgroup v2 per run** (:mod:`~lr_course.grading.cgroup`), where the machine delegates
-  one: all memory including tmpfs and page cache, every process of every session, one
+* **a cgroup per run** (:mod:`~lr_course.grading.cgroup`), where the machine lets the
+  grader make one (a delegated cgroup v2, or the v1 memory and pids hierarchies as root):
+  all memory including tmpfs and page cache, every process of every session, (v2) one
   CPU; killed as a whole at the end. Where none can be made (:attr:`Sandbox.walls` says
   why), memory outside the address space is bounded by the tmpfs sizes and the seccomp
   filter instead, and processes by ``RLIMIT_NPROC``.
@@ -272,7 +273,8 @@ class Sandbox:
                 warnings.warn(message, RuntimeWarning, stacklevel=3)
             self.walls["seccomp"] = f"off ({exc})"
         self.cgroup_parent, why = cgroup.find_parent()
-        self.walls["cgroup"] = f"on ({self.cgroup_parent})" if self.cgroup_parent else \
+        self.walls["cgroup"] = f"on ({cgroup.describe(self.cgroup_parent)})" \
+            if self.cgroup_parent else \
             f"off ({why}): memory bounded by rlimits, tmpfs sizes and seccomp"
 
     def _probe(self) -> str:
@@ -521,7 +523,7 @@ class Sandbox:
                 cmd = [cmd[0], "--args", str(fds[-1])] + cmd[split:]
             if group is not None:
                 # the shell joins the cgroup, then becomes bwrap: nothing runs outside it
-                cmd = ["/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', group.procs] + cmd
+                cmd = group.wrap(cmd)
             return self._run(cmd, cwd, data, fds, group)
         finally:
             for fd in fds:
