@@ -236,3 +236,23 @@ def test_malformed_calls_are_refused(data):
 def test_malformed_records_are_refused(data):
     with pytest.raises(CodecError):
         Record.from_data(data)
+
+
+_SPECIAL = st.sampled_from([0.0, -0.0, 1.0, 1e-300, 1e300, np.inf, -np.inf, np.nan])
+_VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), _SPECIAL)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pair=st.integers(0, 5).flatmap(lambda n: st.tuples(
+           hnp.arrays(float, n, elements=_VALUES), hnp.arrays(float, n, elements=_VALUES))),
+       rtol=st.sampled_from([0.0, 1e-12, 1e-6, 1e-2]), atol=st.sampled_from([0.0, 1e-12, 1e-3]),
+       nudge=st.booleans())
+def test_the_judges_closeness_is_numpys_allclose(pair, rtol, atol, nudge):
+    """The judges' own comparison agrees with np.allclose(equal_nan=True) everywhere,
+    infinities, NaNs, signed zeros and values a hair apart included."""
+    from lr_course.grading.checks.compare import _all_close
+    got, expected = pair
+    if nudge:
+        got = np.where(np.isfinite(expected), expected * (1 + 1e-7), got)
+    assert _all_close(got, expected, rtol, atol) == \
+        np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
