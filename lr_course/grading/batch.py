@@ -321,7 +321,10 @@ def _run(report, jobs, paths, box, source, secret, course_dir, assignment, setti
          time_limits, workers, writer, progress, start):
     grader = Grader(source, box, secret=secret,
                     cache=course_dir / ".lr-course" / "references" / assignment,
-                    time_limits={**settings["time_limits"], **(time_limits or {})})
+                    # a limit not given (None) leaves the course's own in place
+                    time_limits={**settings["time_limits"],
+                                 **{k: v for k, v in (time_limits or {}).items()
+                                    if v is not None}})
     pool = ThreadPoolExecutor(max_workers=workers)
     try:
         # The solution's records for every student's inputs, in a few sandbox runs.

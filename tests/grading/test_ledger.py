@@ -408,3 +408,24 @@ def test_usage_errors_are_one_line_and_exit_2(course, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "does not exist (create it first)" in err and "Traceback" not in err
     assert not (course / "missing").exists()
+
+
+def test_the_courses_time_limits_hold_unless_the_command_line_sets_one(course, monkeypatch,
+                                                                        capsys):
+    """`lr-course grade` without --cell-seconds keeps nbgrader_config.py's Execute.timeout."""
+    from lr_course import cli
+    from lr_course.grading import batch
+    seen = []
+
+    class Recording(batch.Grader):
+        def __init__(self, *args, **kwargs):
+            seen.append(kwargs.get("time_limits"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "Sandbox", _Box)
+    monkeypatch.setattr(batch, "Grader", Recording)
+    args = ["grade", A, "--course", str(course), "--workers", "1", "--quiet", "--student", "ann"]
+    cli.main(args)
+    cli.main(args + ["--force", "--cell-seconds", "5"])
+    assert seen == [{"cell_seconds": 60.0, "call_seconds": 10.0},
+                    {"cell_seconds": 5.0, "call_seconds": 10.0}]
