@@ -146,15 +146,6 @@ def regrade_reason(prov: Provenance | None, source_digest: str, submission_diges
     return ""
 
 
-def file_digest(path) -> str:
-    """sha256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # -- shards -------------------------------------------------------------------------------
 
 def parse_shard(text: str) -> tuple[int, int]:
