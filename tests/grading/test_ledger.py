@@ -214,6 +214,9 @@ def test_flags_and_reasons_reach_formgrader_but_not_the_students_feedback(course
     assert "lr-course flagged: introspection" in dan and len(dan) < 2100
     assert not any(c and "flagged" in c for c in later)          # said once, at the top
     assert "lr-course did not grade this submission: " in cat and "not valid JSON" in cat
+    # what formgrader's submissions list reads (its flag column), through nbgrader's API
+    listed = {d["student"]: d["flagged"] for d in glue.api(course).get_notebook_submissions(A, A)}
+    assert listed["dan"] is True and listed["ann"] is False
     glue.feedback(course, A, "dan")
     page = (course / "feedback" / "dan" / A / f"{A}.html").read_text()
     assert "flagged" not in page and "introspection" not in page and "PASS" in page
