@@ -31,5 +31,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "lr_course.grading.nbgrader_preprocessors.ShortTracebacks",
+    # the grader's flags are for the instructor (formgrader), not in the student's feedback
+    "lr_course.grading.nbgrader_preprocessors.GraderComments",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

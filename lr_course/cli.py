@@ -4,6 +4,7 @@
     lr-course release ps1_schedules       generate the student version and its checks file
     lr-course collect ps1_schedules [ZIP|DIR]   submissions into submitted/<student>/...
     lr-course grade ps1_schedules         autograde every submission into the gradebook
+                   [--shard K/N | --merge] one slice per machine, then one merge
     lr-course feedback ps1_schedules      nbgrader generate_feedback
     lr-course export [--to grades.csv]    nbgrader's CSV export
     lr-course report ps1_schedules        grade distribution + pass rate per test (PNG, HTML)
@@ -12,7 +13,9 @@
                                           visible ones)
 
 Instructor commands work inside a course directory (one with nbgrader_config.py), like
-nbgrader's own, or on ``--course DIR``. A user error prints one line on stderr and exits 2.
+nbgrader's own, or on ``--course DIR``. A user error prints one line on stderr and exits 2;
+``grade`` exits 1 when a hand-in was unreadable, missing or refused at collect, and 130
+after Ctrl-C (a rerun continues).
 """
 
 from __future__ import annotations
@@ -75,30 +78,54 @@ def _cmd_collect(args):
               file=sys.stderr)
 
 
+EXIT_FAILED = 1        # grading ran, but some hand-in was unreadable, missing or refused
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+
+
 def _cmd_grade(args):
     """The hardened engine (lr_course.grading.batch): sandboxed, parallel, resumable."""
     from lr_course.grading import nbgrader_glue as glue
     from lr_course.grading.batch import CourseError, grade_assignment
+    from lr_course.grading.escape import terminal
     from lr_course.grading.sandbox import IsolationError
     course = glue.find_course(args.course)
     try:
         report = grade_assignment(course, args.assignment, students=args.student or None,
                                   workers=args.workers, force=args.force,
                                   require_isolation=args.require_isolation,
-                                  progress=not args.quiet, time_limits=_time_limits(args))
+                                  progress=not args.quiet, time_limits=_time_limits(args),
+                                  shard=args.shard, merge=args.merge)
     except (CourseError, IsolationError) as exc:
-        print(f"lr-course: error: {exc}", file=sys.stderr)
+        print(f"lr-course: error: {terminal(exc)}", file=sys.stderr)
         return EXIT_USAGE
-    if not (report.graded or report.resumed or report.missing):
+    if report.interrupted:
+        print(f"interrupted: {len(report.graded)} graded, rerun to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if not (report.graded or report.resumed or report.missing or report.rejected) \
+            and report.shard is None:
         print(f"lr-course: error: no submissions of {args.assignment} under "
               f"{course / 'submitted'} (collect them first: lr-course collect)", file=sys.stderr)
         return EXIT_USAGE
-    from lr_course.grading.escape import terminal
-    for student in sorted(report.results):
-        r = report.results[student]
-        why = f" (not graded: {terminal(r.reason, 500)})" if r.status != "graded" else ""
-        print(f"{terminal(student)}: {r.score:g}/{r.max_score:g}{why}")
+    for student in sorted(set(report.results) | set(report.totals)):
+        r = report.results.get(student)
+        why = f" (not graded: {terminal(r.reason, 500)})" if r and r.status != "graded" else ""
+        if student in report.totals:      # the gradebook's: hand grades and written answers
+            score, top, awaiting = report.totals[student]
+            wait = f" ({awaiting:g} points await hand grading)" if awaiting else ""
+        else:                             # a shard's result: automatic points only
+            score, top, wait = r.score, r.max_score, ""
+        print(f"{terminal(student)}: {score:g}/{top:g}{wait}{why}")
     print(report.summary())
+    if report.shard is not None:
+        print(f"shard {report.shard[0]}/{report.shard[1]} written under "
+              f"{course / '.lr-course' / 'shards' / args.assignment}; when every shard is "
+              f"done: lr-course grade {args.assignment} --merge")
+        return EXIT_FAILED if report.failed else 0
+    refused = [r for r in glue.refusals(course, args.assignment)]
+    if refused:
+        print(f"  refused at collect: {len(refused)} (reasons: lr-course report "
+              f"{args.assignment})")
+    return EXIT_FAILED if report.failed or refused else 0
 
 
 def _cmd_feedback(args):
@@ -116,8 +143,12 @@ def _cmd_report(args):
     from lr_course.grading.report import write_report
     course = glue.find_course(args.course)
     glue._check_assignment(course, args.assignment)
-    png, page = write_report(course, args.assignment, glue.test_scores(course, args.assignment),
-                             args.out, refusals=glue.refusals(course, args.assignment))
+    scores = glue.test_scores(course, args.assignment)
+    order = glue.grade_order(course, args.assignment,
+                             {g for cells in scores.values() for g in cells})
+    png, page = write_report(course, args.assignment, scores, args.out,
+                             refusals=glue.refusals(course, args.assignment),
+                             notes=glue.notes(course, args.assignment), order=order)
     print(f"report: {page} ({png.name})")
 
 
@@ -156,6 +187,24 @@ def _positive_seconds(text):
     return value
 
 
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _shard(text):
+    from lr_course.grading.ledger import parse_shard
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_time_limits(p):
     p.add_argument("--cell-seconds", type=_positive_seconds, default=None,
                    help="stop a cell after this long (default: nbgrader's Execute.timeout, "
@@ -192,9 +241,18 @@ def build_parser():
     p = course_command("grade", "autograde every submission into the gradebook")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--workers", type=int, default=2, help="sandboxes at once (default: 2)")
+    p.add_argument("--workers", type=_positive_int, default=2,
+                   help="sandboxes at once (default: 2)")
     p.add_argument("--force", action="store_true",
-                   help="grade again students already graded (default: resume)")
+                   help="grade again students whose scores are current (hand grades stay)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--shard", type=_shard, default=None, metavar="K/N",
+                       help="grade only shard K of N (K from 0; a student's shard is a hash "
+                            "of the id) into result files, not the gradebook: one per machine "
+                            "of a Kubernetes Indexed Job or a Slurm array")
+    where.add_argument("--merge", action="store_true",
+                       help="write the gradebook, autograded notebooks and markers from every "
+                            "shard's results (refused when a shard is missing or stale)")
     p.add_argument("--require-isolation", action="store_true",
                    help="fail instead of grading unisolated when bubblewrap is missing")
     _add_time_limits(p)
@@ -254,6 +312,9 @@ def main(argv=None):
             from lr_course.grading.escape import terminal
             print(f"lr-course: error: {terminal(exc)}", file=sys.stderr)
             return EXIT_USAGE
+        except KeyboardInterrupt:     # outside the batch's own handling (start-up, a wait)
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
     return code or 0
 
 

@@ -1,20 +1,26 @@
-"""Grade a whole class: parallel sandboxes, one gradebook writer, resumable, locked.
+"""Grade a whole class: parallel sandboxes, one gradebook writer, resumable, locked, sharded.
 
 ``grade_assignment(course_dir, "ps2_adaptive")`` grades every ``submitted/<student>/
 <assignment>/`` of an nbgrader course:
 
 * worker threads (2 by default) each drive one sandbox at a time and judge its records
   (the student's code runs in the sandbox's processes, so threads give real parallelism);
-  the main thread alone writes the gradebook, the ``autograded/`` copy formgrader shows,
-  the feedback and a per-student result marker;
-* the gradebook is populated the way ``nbgrader autograde`` does it (student, submission,
-  an ``auto_score`` per grade cell, ``needs_manual_grade`` for written answers, comments),
-  so formgrader hand-grading and ``nbgrader export`` work as usual;
-* resumable: the marker ``.lr-course/results/<assignment>/<student>.json`` is
-  written (atomically, by rename) after that student's gradebook rows are committed. A
-  re-run skips students whose marker matches their submission's sha256; a student whose
-  rows were written but whose marker was not (a SIGKILL in between) is graded again and
-  the same rows are overwritten, never added: no grade is lost or doubled;
+  the main thread alone writes (:class:`~lr_course.grading.writer.Writer`): gradebook rows
+  the way ``nbgrader autograde`` writes them, the provenance row
+  (:mod:`lr_course.grading.ledger`) in the same commit, the ``autograded/`` copy formgrader
+  shows and ``lr-course feedback`` turns into feedback, and a per-student result marker;
+* **one rule** says who is graded (:func:`~lr_course.grading.ledger.regrade_reason`): a
+  submission without a provenance row (new, or scored by ``nbgrader autograde``), or whose
+  engine, source notebook or submitted file changed. A run killed anywhere resumes: rows and
+  provenance are committed together, so a student is either done or graded again (the same
+  rows overwritten, never added); hand grades and comments are never written;
+* ``submitted/`` folder names must be student ids
+  (:func:`~lr_course.grading.collect.safe_student_id`): others are skipped with the reason;
+* ``shard=(k, N)`` grades only the students of shard ``k`` (:func:`~.ledger.shard_of`, a
+  hash of the id) and writes result files, never the gradebook; ``merge=True`` writes the
+  gradebook from every shard's results, refusing when one is missing or stale;
+* Ctrl-C stops within seconds: queued students are cancelled, running sandboxes killed,
+  and the report says how many were graded (a rerun continues);
 * a lock file (``fcntl.flock``) makes a second grader on the same course wait.
 """
 
@@ -25,20 +31,21 @@ import fcntl
 import json
 import os
 import sys
+import threading
 import time
-import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lr_course.grading import ledger
+from lr_course.grading.collect import safe_student_id
 from lr_course.grading.course import Course
-from lr_course.grading.engine import Grader, SubmissionResult
+from lr_course.grading.engine import Grader, SubmissionResult, _digest
 from lr_course.grading.escape import terminal
-from lr_course.grading.feedback import to_html, to_markdown
 from lr_course.grading.reference import SEEDS_PER_REFERENCE
 from lr_course.grading.sandbox import Limits, Sandbox
-from lr_course.grading.sanitize import sanitize_notebook
-from lr_course.grading.submission import GradingError, SubmissionError, read_notebook
+from lr_course.grading.submission import GradingError, SubmissionError
+from lr_course.grading.writer import Writer, marker_path
 
 __all__ = ["grade_assignment", "BatchReport", "CourseError", "marker_path", "LOCK",
            "load_results"]
@@ -50,12 +57,6 @@ class CourseError(GradingError):
     """The course directory is not ready for grading (the message says what to do)."""
 
 
-def marker_path(course_dir, assignment: str, student: str) -> Path:
-    """Where a student's result marker lives: outside ``autograded/``, because nbgrader's
-    generate_feedback copies that folder, hidden files included, to the student."""
-    return Path(course_dir, ".lr-course", "results", assignment, f"{student}.json")
-
-
 @dataclass
 class BatchReport:
     """What a grading run did."""
@@ -65,23 +66,58 @@ class BatchReport:
     graded: list = field(default_factory=list)      # students graded in this run
     resumed: list = field(default_factory=list)     # skipped: already graded, unchanged
     invalid: list = field(default_factory=list)     # unreadable submissions (scored 0)
+    reasons: dict = field(default_factory=dict)     # unreadable student -> why
     missing: list = field(default_factory=list)     # requested but nothing submitted
+    rejected: dict = field(default_factory=dict)    # folder name -> why it is no student id
+    regraded: dict = field(default_factory=dict)    # student -> why their scores were redone
     flagged: dict = field(default_factory=dict)     # student -> flag messages
     results: dict = field(default_factory=dict)     # student -> SubmissionResult
+    totals: dict = field(default_factory=dict)      # student -> (score, max, awaiting hand)
+    shard: tuple | None = None                      # (k, N) of a shard run
+    interrupted: bool = False
     seconds: float = 0.0
 
+    @property
+    def failed(self) -> bool:
+        """Something was not graded: unreadable, missing, or a folder that is no student."""
+        return bool(self.invalid or self.missing or self.rejected)
+
+    def _reason(self, student) -> str:
+        if student in self.reasons:
+            return self.reasons[student]
+        found = self.results.get(student)
+        return found.reason if found is not None else ""
+
     def summary(self) -> str:
-        lines = [f"{self.assignment}: graded {len(self.graded)}, already graded "
+        where = "" if self.shard is None else f" (shard {self.shard[0]}/{self.shard[1]})"
+        lines = [f"{self.assignment}{where}: graded {len(self.graded)}, already graded "
                  f"{len(self.resumed)}, unreadable {len(self.invalid)}, missing "
-                 f"{len(self.missing)} in {self.seconds:.1f} s"
+                 f"{len(self.missing)}" + (f", skipped {len(self.rejected)}"
+                                           if self.rejected else "")
+                 + f" in {self.seconds:.1f} s"
                  + ("" if self.isolated else "  [NOT ISOLATED: bubblewrap missing]")]
+        if self.totals:
+            score = sum(t[0] for t in self.totals.values())
+            top = sum(t[1] for t in self.totals.values())
+            awaiting = sum(t[2] for t in self.totals.values())
+            lines.append(f"  gradebook: {score:g}/{top:g} points over {len(self.totals)} "
+                         "students" + (f"; {awaiting:g} points await hand grading"
+                                       if awaiting else ""))
+        by_reason: dict = {}
+        for student, why in sorted(self.regraded.items()):
+            by_reason.setdefault(why, []).append(terminal(student))
+        for why, who in by_reason.items():
+            lines.append(f"  regraded ({why}): {', '.join(who[:8])}"
+                         + (f" and {len(who) - 8} more" if len(who) > 8 else ""))
         # student ids and flag messages are the student's: no control character reaches
         # the instructor's terminal (lr_course.grading.escape)
         for student in self.invalid:
             lines.append(f"  unreadable: {terminal(student)}: "
-                         f"{terminal(self.results[student].reason, 500)}")
+                         f"{terminal(self._reason(student), 500)}")
         for student in self.missing:
             lines.append(f"  missing: {terminal(student)}")
+        for folder, why in sorted(self.rejected.items()):
+            lines.append(f"  skipped folder {terminal(folder, 120)}: {why}")
         for student, messages in sorted(self.flagged.items()):
             lines.append(f"  FLAGGED {terminal(student)}: "
                          + "; ".join(terminal(m, 300) for m in messages[:6])
@@ -90,15 +126,15 @@ class BatchReport:
 
 
 @contextlib.contextmanager
-def _course_lock(course_dir: Path, timeout: float | None, progress: bool):
-    path = course_dir / LOCK
+def _lock(path: Path, timeout: float | None, what: str):
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            if progress or timeout is not None:
-                print(f"another grader is running on {course_dir}; waiting for it to "
-                      "finish...", file=sys.stderr, flush=True)
+            # said even with --quiet: a grader that seems to hang must say why
+            print(f"another grader is running on {what}; waiting for it to finish...",
+                  file=sys.stderr, flush=True)
             deadline = None if timeout is None else time.monotonic() + timeout
             while True:
                 try:
@@ -114,15 +150,26 @@ def _course_lock(course_dir: Path, timeout: float | None, progress: bool):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _students(course_dir: Path, assignment: str, requested) -> tuple[list, list]:
+def _students(course_dir: Path, assignment: str, requested) -> tuple[list, list, dict]:
+    """(present and wanted, requested but absent, {folder: why skipped})."""
     submitted = course_dir / "submitted"
-    present = sorted(p.parent.name for p in submitted.glob(f"*/{assignment}")
-                     if not p.parent.name.startswith(".")) if submitted.is_dir() else []
+    present, rejected = [], {}
+    if submitted.is_dir():
+        for p in sorted(submitted.glob(f"*/{assignment}")):
+            name = p.parent.name
+            if name.startswith("."):
+                continue
+            if not safe_student_id(name):
+                rejected[name] = ("not a plain student id (letters, digits and ._@+-, not "
+                                  "first); rename the folder, or collect again")
+                continue
+            present.append(name)
     if requested is None:
-        return present, []
+        return present, [], rejected
     requested = list(dict.fromkeys(requested))
     return ([s for s in requested if s in present],
-            [s for s in requested if s not in present])
+            [s for s in requested if s not in present and s not in rejected],
+            {k: v for k, v in rejected.items() if k in requested})
 
 
 def load_results(course_dir, assignment: str) -> dict:
@@ -144,11 +191,29 @@ def _progress(done, total, flagged, start):
     sys.stderr.flush()
 
 
+def _gradebook(db_url, course_id):
+    from nbgrader.api import Gradebook
+    return Gradebook(db_url, course_id)
+
+
+def _check_gradebook(gb, assignment, name):
+    from nbgrader.api import MissingEntry
+    try:
+        found = gb.find_assignment(assignment)
+    except MissingEntry:
+        raise CourseError(f"{assignment} is not in the gradebook: release it first "
+                          f"(`lr-course release {assignment}` or nbgrader "
+                          "generate_assignment)") from None
+    if name not in [n.name for n in found.notebooks]:
+        raise CourseError(f"the gradebook has no notebook {name} in {assignment}")
+
+
 def grade_assignment(course_dir, assignment: str, *, students=None, workers: int = 2,
                      force: bool = False, require_isolation: bool = False,
                      limits: Limits | None = None, db_url: str | None = None,
                      progress: bool = True, lock_timeout: float | None = None,
-                     sandbox=None, time_limits: dict | None = None) -> BatchReport:
+                     sandbox=None, time_limits: dict | None = None, shard=None,
+                     merge: bool = False) -> BatchReport:
     """Grade every submission of ``assignment`` in the nbgrader course at ``course_dir``.
 
     Args:
@@ -156,7 +221,7 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         assignment: an assignment of the course (a folder of ``source/``).
         students: only these students (default: everyone who submitted).
         workers: sandboxes run at once (the machine's cores are a good choice).
-        force: grade again even students already graded (unchanged submissions).
+        force: grade again even students whose scores are current.
         require_isolation: fail instead of grading unisolated when bwrap is missing.
         limits: sandbox limits (:class:`~lr_course.grading.sandbox.Limits`).
         db_url: the gradebook (default: nbgrader_config.py's, else gradebook.db).
@@ -165,12 +230,20 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         sandbox: where notebook code runs (default: a :class:`Sandbox` with ``limits``);
             tests pass :class:`~lr_course.grading.inprocess.InProcess` for trusted code.
         time_limits: ``{"cell_seconds", "call_seconds"}``, over nbgrader_config.py's.
+        shard: ``(k, N)`` or ``"k/N"``: grade shard k of N into result files only.
+        merge: write the gradebook from the shards' result files (no grading).
 
     Returns:
         A :class:`BatchReport`.
     """
-    if not isinstance(workers, int) or workers < 1:
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive int, got {workers!r}")
+    if isinstance(shard, str):
+        shard = ledger.parse_shard(shard)
+    if shard is not None:
+        shard = ledger.parse_shard(f"{shard[0]}/{shard[1]}")
+        if merge:
+            raise ValueError("shard and merge exclude each other: grade the shards, then merge")
     course_dir = Path(course_dir).resolve()
     if not course_dir.is_dir():
         raise CourseError(f"no course directory at {course_dir}")
@@ -183,45 +256,88 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         source = course.source(assignment)
     except SubmissionError as exc:
         raise CourseError(f"cannot read the source notebook: {exc}") from None
+    source_digest = _digest(source.path)
     secret = course.secret()
     start = time.monotonic()
     # nbgrader's Gradebook runs `alembic` from PATH on a new database: the venv's bin.
     os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    if merge:
+        with _lock(course_dir / LOCK, lock_timeout, str(course_dir)):
+            report = _merge(course_dir, assignment, name, source, source_digest, students,
+                            db_url, settings["course_id"], force)
+        report.seconds = time.monotonic() - start
+        return report
     own_box = sandbox is None
     box = Sandbox(limits=limits, require_isolation=require_isolation) if own_box else sandbox
-    with _course_lock(course_dir, lock_timeout, progress), \
+    lock = course_dir / LOCK if shard is None else \
+        ledger.shard_dir(course_dir, assignment) / f".lock-{shard[0]}-of-{shard[1]}"
+    with _lock(lock, lock_timeout, str(course_dir)), \
             (box if own_box else contextlib.nullcontext()):
-        report = BatchReport(assignment, box.isolated)
-        todo, report.missing = _students(course_dir, assignment, students)
+        report = BatchReport(assignment, box.isolated, shard=shard)
+        todo, report.missing, report.rejected = _students(course_dir, assignment, students)
+        if shard is not None:
+            mine = lambda s: ledger.shard_of(s, shard[1]) == shard[0]  # noqa: E731
+            todo = [s for s in todo if mine(s)]
+            report.missing = [s for s in report.missing if mine(s)]
+            report.rejected = {k: v for k, v in report.rejected.items() if mine(k)}
+        paths = {s: course_dir / "submitted" / s / assignment / f"{name}.ipynb" for s in todo}
         grader = Grader(source, box, secret=secret,
                         cache=course_dir / ".lr-course" / "references" / assignment,
-                        time_limits={**settings["time_limits"], **(time_limits or {})})
-        jobs = []
-        for student in todo:
-            path = course_dir / "submitted" / student / assignment / f"{name}.ipynb"
-            marker = marker_path(course_dir, assignment, student)
-            if not force and _up_to_date(marker, path):
-                report.resumed.append(student)
-                continue
-            jobs.append((student, path))
-        if jobs:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                # The sandboxes start first: importing nbgrader takes seconds, overlap it.
-                futures = _schedule(pool, grader, jobs)
-                try:
-                    _write_all(report, futures, course_dir, assignment, name, source,
-                               db_url, settings["course_id"], progress, start)
-                except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
-            if progress:
-                sys.stderr.write("\n")
+                        # a limit not given (None) leaves the course's own in place
+                        time_limits={**settings["time_limits"],
+                                     **{k: v for k, v in (time_limits or {}).items()
+                                        if v is not None}})
+        with contextlib.ExitStack() as stack:
+            # Opening the gradebook imports nbgrader (seconds): meanwhile the first
+            # students' reference is recorded (read from the cache if graded before).
+            first = threading.Thread(target=_record, args=(grader, todo[:FIRST_REFERENCE]))
+            first.start()
+            stack.callback(first.join)
+            if shard is None and todo:
+                gb = stack.enter_context(_gradebook(db_url, settings["course_id"]))
+                _check_gradebook(gb, assignment, name)
+                ledger.ensure_table(gb)
+                known = ledger.read_provenance(gb, assignment)
+                scored = {sub.student.id for sub in gb.assignment_submissions(assignment)}
+                writer = Writer(gb, course_dir, assignment, name, source, source_digest, known)
+            else:
+                gb, scored = None, set()
+                known = {s: _shard_provenance(assignment, s, d) for s, d in
+                         ledger.read_shard_results(course_dir, assignment).items()}
+                writer = _ShardWriter(course_dir, assignment, shard, source_digest)
+            jobs = []
+            for student in todo:
+                # a row whose scores were deleted from the gradebook no longer counts
+                prov = known.get(student) if gb is None or student in scored else None
+                why = ledger.regrade_reason(prov, source_digest, _digest(paths[student]),
+                                            student in scored)
+                if not why and not force:
+                    report.resumed.append(student)
+                    if prov.status != "graded":      # still unreadable: still a failure
+                        report.invalid.append(student)
+                        report.reasons[student] = prov.reason
+                    continue
+                if why and why != "not graded yet":
+                    report.regraded[student] = why
+                jobs.append(student)
+            if jobs:
+                _run(report, [(s, paths[s]) for s in jobs], grader, box, writer, workers,
+                     progress, start)
+            if gb is not None:
+                report.totals = _totals(gb, assignment, report.graded + report.resumed)
     report.graded.sort()
     report.seconds = time.monotonic() - start
     return report
 
 
 FIRST_REFERENCE = 4   # students whose reference is recorded before any grading starts
+
+
+def _record(grader, students):
+    """Record the reference of ``students``; a failure is left to their own gradings, which
+    run it again and report it."""
+    with contextlib.suppress(GradingError):
+        grader.prepare(students)
 
 
 def _schedule(pool, grader, jobs) -> dict:
@@ -231,8 +347,7 @@ def _schedule(pool, grader, jobs) -> dict:
     sandbox run) must exist before they are judged. The first run is kept small so grading
     starts at once; each later run is queued right behind the first student of the batch
     before it, so one worker records it while the others grade. A student whose reference
-    is not ready yet waits for it (:meth:`Grader.reference`); a failed reference run is
-    simply run again by that student's grading, which reports the error.
+    is not ready yet waits for it (:meth:`Grader.reference`).
 
     Returns ``{future: student}`` for the gradings (the reference runs are not in it).
     """
@@ -241,37 +356,22 @@ def _schedule(pool, grader, jobs) -> dict:
     while bounds[-1] < len(students):
         bounds.append(min(bounds[-1] + SEEDS_PER_REFERENCE, len(students)))
     batches = {a: students[a:b] for a, b in zip(bounds, bounds[1:])}
-
-    def record(batch):
-        with contextlib.suppress(GradingError):
-            grader.prepare(batch)
-
-    pool.submit(record, batches[0])
+    pool.submit(_record, grader, batches[0])
     futures = {}
     upcoming = iter(bounds[1:-1])
     after = next(upcoming, None)
     for i, (student, path) in enumerate(jobs):
         futures[pool.submit(grader.grade_file, path, student)] = student
         if i in batches and after is not None:   # the first student of a batch is queued
-            pool.submit(record, batches[after])
+            pool.submit(_record, grader, batches[after])
             after = next(upcoming, None)
     return futures
 
 
-def _write_all(report, futures, course_dir, assignment, name, source, db_url, course_id,
-               progress, start):
-    """The single writer's loop: one student's rows, files and marker at a time."""
-    from nbgrader.api import Gradebook, MissingEntry
-    with Gradebook(db_url, course_id) as gb:
-        try:
-            gb_assignment = gb.find_assignment(assignment)
-        except MissingEntry:
-            raise CourseError(f"{assignment} is not in the gradebook: release it first "
-                              f"(`lr-course release {assignment}` or nbgrader "
-                              "generate_assignment)") from None
-        if name not in [n.name for n in gb_assignment.notebooks]:
-            raise CourseError(f"the gradebook has no notebook {name} in {assignment}")
-        writer = _Writer(gb, course_dir, assignment, name, source)
+def _run(report, jobs, grader, box, writer, workers, progress, start):
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = _schedule(pool, grader, jobs)
         for done, future in enumerate(as_completed(futures), 1):
             result = future.result()
             writer.write(result)
@@ -279,166 +379,124 @@ def _write_all(report, futures, course_dir, assignment, name, source, db_url, co
             report.graded.append(result.student)
             if result.status == "invalid":
                 report.invalid.append(result.student)
+                report.reasons[result.student] = result.reason
             if result.flags:
                 report.flagged[result.student] = [f"{f.code}: {f.message}" for f in result.flags]
             if progress:
                 _progress(done, len(futures), len(report.flagged), start)
+    except KeyboardInterrupt:
+        # Nothing more is written: what was committed stays, the rest is graded on a rerun.
+        report.interrupted = True
+        pool.shutdown(wait=False, cancel_futures=True)
+        if hasattr(box, "stop"):
+            box.stop()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        if progress:
+            sys.stderr.write("\n")
 
 
-def _up_to_date(marker: Path, path: Path) -> bool:
-    from lr_course.grading.engine import _digest
-    try:
-        data = json.loads(marker.read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("digest") == _digest(path)
-
-
-class _Writer:
-    """The single writer: gradebook rows, autograded notebook, feedback, marker."""
-
-    def __init__(self, gb, course_dir, assignment, name, source):
-        self.gb, self.course_dir, self.assignment, self.name = gb, course_dir, assignment, name
-        self.source = source
-        nb = gb.find_notebook(name, assignment)
-        self.grade_cells = {c.name: c for c in nb.grade_cells}
-        self.comment_cells = [c.name for c in nb.solution_cells] + [c.name for c in nb.task_cells]
-        release = course_dir / "release" / assignment / f"{name}.ipynb"
-        self.released = {}
-        with contextlib.suppress(SubmissionError):
-            rel, _ = read_notebook(release)
-            for cell in rel["cells"]:
-                gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                if gid:
-                    self.released[gid] = _src(cell)
-
-    def write(self, result: SubmissionResult):
-        # nbgrader's own add_submission trips SQLAlchemy 2 autoflush warnings (harmless,
-        # nbgrader autograde shows them too): keep them off the instructor's terminal.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", module="sqlalchemy")
-            warnings.filterwarnings("ignore", message=".*not in session.*")
-            self._write(result)
-
-    def _write(self, result: SubmissionResult):
-        student = result.student
-        sub_dir = self.course_dir / "submitted" / student / self.assignment
-        out_dir = self.course_dir / "autograded" / student / self.assignment
-        gb = self.gb
-        gb.update_or_create_student(student)
-        stamp = sub_dir / "timestamp.txt"
-        kwargs = {}
-        if stamp.is_file():
-            with contextlib.suppress(OSError, UnicodeDecodeError):
-                kwargs["timestamp"] = stamp.read_text().strip()[:64]
+def _totals(gb, assignment, students) -> dict:
+    """student -> (score, max_score, points awaiting hand grading), from the gradebook."""
+    from nbgrader.api import MissingEntry
+    out = {}
+    for student in students:
         try:
-            gb.update_or_create_submission(self.assignment, student, **kwargs)
-        except Exception:  # noqa: BLE001 - an unparsable timestamp is not worth a grade
-            gb.db.rollback()
-            gb.update_or_create_submission(self.assignment, student)
-        scores = {t.grade_id: t for t in result.tests}
-        for gid, cell in self.grade_cells.items():
-            grade = gb.find_grade(gid, self.name, self.assignment, student)
-            test = scores.get(gid)
-            if test is not None:
-                grade.auto_score = float(min(test.score, cell.max_score))
-            elif result.status != "graded":
-                grade.auto_score = 0.0
-            else:
-                grade.auto_score = None    # a written answer: formgrader's job
-            grade.needs_manual_grade = grade.manual_score is not None or grade.auto_score is None
-        submitted_cells = self._submitted_cells(result)
-        for gid in self.comment_cells:
-            comment = gb.find_comment(gid, self.name, self.assignment, student)
-            unchanged = gid in self.released and submitted_cells.get(gid) == self.released[gid]
-            comment.auto_comment = "No response." if unchanged else None
-        gb.db.commit()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if result.status == "graded":
-            _atomic_write(out_dir / f"{self.name}.ipynb", json.dumps(
-                self._autograded(sub_dir / f"{self.name}.ipynb", result), indent=1))
-        feedback_dir = self.course_dir / "feedback" / student / self.assignment
-        feedback_dir.mkdir(parents=True, exist_ok=True)
-        _atomic_write(feedback_dir / f"{self.name}.html", to_html(result))
-        _atomic_write(feedback_dir / f"{self.name}.md", to_markdown(result))
-        marker = marker_path(self.course_dir, self.assignment, student)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(marker, json.dumps(
-            {"digest": result.digest, "written": time.time(), "result": result.to_dict()}))
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            continue
+        awaiting = sum(g.max_score for nb in sub.notebooks for g in nb.grades
+                       if g.needs_manual_grade)
+        out[student] = (float(sub.score), float(sub.max_score), float(awaiting))
+    return out
 
-    def _submitted_cells(self, result):
-        if result.status != "graded":
-            return {}
-        path = self.course_dir / "submitted" / result.student / self.assignment / f"{self.name}.ipynb"
-        try:
-            nb, _ = read_notebook(path)
-        except SubmissionError:
-            return {}
-        return {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): _src(c)
-                for c in nb["cells"]}
 
-    def _autograded(self, path, result) -> dict:
-        """The submission with test cells (and grade metadata) from the source, verdicts shown."""
-        nb, _ = read_notebook(path)
-        source_cells = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): c
-                        for c in self.source.cells}
-        source_cells.pop(None, None)
-        tests = {t.grade_id: t for t in result.tests}
-        cells, placed = [], set()
-        for cell in nb["cells"]:
-            meta = cell.get("metadata", {}).get("nbgrader", {})
-            gid = meta.get("grade_id") if isinstance(meta, dict) else None
-            if gid in self.source.tests:
-                if gid not in placed:
-                    cells.append(_test_cell(source_cells[gid], tests.get(gid)))
-                    placed.add(gid)
+# -- shards -------------------------------------------------------------------------------
+
+def _shard_provenance(assignment, student, data) -> ledger.Provenance:
+    result = data.get("result") or {}
+    return ledger.Provenance(assignment, student, str(data.get("engine")),
+                             str(data.get("source_digest")),
+                             str(data.get("submission_digest")),
+                             status=str(result.get("status", "graded")),
+                             reason=str(result.get("reason", "")))
+
+
+class _ShardWriter:
+    """A shard's writer: one result file per student, nothing in the gradebook."""
+
+    def __init__(self, course_dir, assignment, shard, source_digest):
+        self.args = (course_dir, assignment, shard, source_digest)
+
+    def write(self, result):
+        course_dir, assignment, shard, source_digest = self.args
+        ledger.write_shard_result(course_dir, assignment, shard, source_digest, result)
+
+
+def _merge(course_dir, assignment, name, source, source_digest, students, db_url, course_id,
+           force) -> BatchReport:
+    """The gradebook from every shard's result files; a missing or stale shard is refused."""
+    todo, missing, rejected = _students(course_dir, assignment, students)
+    found = ledger.read_shard_results(course_dir, assignment)
+    isolated = all(d["result"].get("sandbox", {}).get("isolated", True) is not False
+                   for d in found.values())
+    report = BatchReport(assignment, isolated, missing=missing, rejected=rejected)
+    if not todo:
+        return report
+    counts = {tuple(d.get("shard", ()))[1:] for d in found.values()
+              if isinstance(d.get("shard"), list) and len(d["shard"]) == 2}
+    if not found or not counts:
+        raise CourseError(f"no shard results of {assignment} under "
+                          f"{ledger.shard_dir(course_dir, assignment)}: run `lr-course grade "
+                          f"{assignment} --shard k/N` for k = 0..N-1 first")
+    if len(counts) > 1:
+        raise CourseError(f"the shard results of {assignment} come from different N "
+                          f"({', '.join(str(c[0]) for c in sorted(counts))}): remove "
+                          f"{ledger.shard_dir(course_dir, assignment)} and grade the shards again")
+    (num,) = counts.pop()
+    stale, absent = {}, {}
+    for student in todo:
+        data = found.get(student)
+        k = ledger.shard_of(student, num)
+        if data is None:
+            absent.setdefault(k, []).append(student)
+            continue
+        why = ledger.regrade_reason(_shard_provenance(assignment, student, data),
+                                    source_digest, _digest(course_dir / "submitted" / student
+                                                           / assignment / f"{name}.ipynb"))
+        if why:
+            stale.setdefault(k, []).append(f"{student} ({why})")
+    if absent or stale:
+        parts = [f"shard {k}/{num} has not graded {', '.join(map(terminal, who[:5]))}"
+                 + (" ..." if len(who) > 5 else "") for k, who in sorted(absent.items())]
+        parts += [f"shard {k}/{num} is out of date: {', '.join(map(terminal, who[:3]))}"
+                  + (" ..." if len(who) > 3 else "") for k, who in sorted(stale.items())]
+        shards = sorted(set(absent) | set(stale))
+        raise CourseError("cannot merge: " + "; ".join(parts) + ". Rerun "
+                          + ", ".join(f"--shard {k}/{num}" for k in shards) + ", then merge")
+    with _gradebook(db_url, course_id) as gb:
+        _check_gradebook(gb, assignment, name)
+        ledger.ensure_table(gb)
+        known = ledger.read_provenance(gb, assignment)
+        scored = {sub.student.id for sub in gb.assignment_submissions(assignment)}
+        writer = Writer(gb, course_dir, assignment, name, source, source_digest, known)
+        for student in todo:
+            result = SubmissionResult.from_dict(found[student]["result"])
+            prov = known.get(student) if student in scored else None
+            why = ledger.regrade_reason(prov, source_digest, result.digest, student in scored)
+            if result.status == "invalid":
+                report.invalid.append(student)
+                report.reasons[student] = result.reason
+            if not why and not force:
+                report.resumed.append(student)
                 continue
-            if isinstance(meta, dict) and meta.get("grade") and not meta.get("solution"):
-                continue   # an unknown "test" cell planted by the submission
-            cell = dict(cell)
-            if gid in source_cells:   # grade metadata is the source's, never the student's
-                cell["metadata"] = dict(cell.get("metadata", {}),
-                                        nbgrader=dict(source_cells[gid]["metadata"]["nbgrader"]))
-            if cell.get("cell_type") == "code":
-                cell["outputs"], cell["execution_count"] = [], None
-            cells.append(cell)
-        for gid in self.source.tests:
-            if gid not in placed:
-                cells.append(_test_cell(source_cells[gid], tests.get(gid)))
-        nb["cells"] = cells
-        return sanitize_notebook(nb)   # formgrader shows it in the instructor's browser
-
-
-def _test_cell(src_cell, test) -> dict:
-    cell = {"cell_type": "code", "execution_count": None, "id": src_cell.get("id", "x"),
-            "metadata": dict(src_cell.get("metadata", {})), "source": _src(src_cell),
-            "outputs": []}
-    if test is None:
-        return cell
-    lines = [f"[{'PASS' if c.passed else 'FAIL'}] ({c.points if c.passed else 0:g}/{c.points:g}) "
-             f"{c.description}: {c.message}" + (f"\n       hint: {c.hint}" if c.hint else "")
-             for c in test.checks]
-    # What a check shows in a kernel: the report on stdout; then, as nbgrader reads a test
-    # cell's outputs, an error for no credit or the score as the cell's value for part of it.
-    cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}]
-    if test.score == 0 and test.points > 0:
-        cell["outputs"].append({"output_type": "error", "ename": "AssertionError",
-                                "evalue": f"{test.grade_id} failed", "traceback": []})
-    elif test.score < test.points:
-        cell["outputs"].append({"output_type": "execute_result", "execution_count": None,
-                                "metadata": {}, "data": {"text/plain": f"{test.score:g}"}})
-    return cell
-
-
-def _src(cell) -> str:
-    src = cell.get("source", "")
-    return "".join(src) if isinstance(src, list) else str(src)
-
-
-def _atomic_write(path: Path, text: str):
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+            if why and why != "not graded yet":
+                report.regraded[student] = why
+            writer.write(result)
+            report.results[student] = result
+            report.graded.append(student)
+            if result.flags:
+                report.flagged[student] = [f"{f.code}: {f.message}" for f in result.flags]
+        report.totals = _totals(gb, assignment, report.graded + report.resumed)
+    report.graded.sort()
+    return report

@@ -2,8 +2,10 @@
 
 Rendered from a :class:`~lr_course.grading.engine.SubmissionResult` only, which holds the
 checks' descriptions, messages and hints (written not to reveal expected values) and never
-the test cells' code: hidden tests stay hidden, expected values stay unknown. The batch
-writes :func:`to_markdown` and :func:`to_html` into the feedback folder; ``lr-course check``
+the test cells' code: hidden tests stay hidden, expected values stay unknown. A class's
+feedback comes from nbgrader's generate_feedback on the autograded notebooks (the batch no
+longer writes files here); :func:`to_markdown` and :func:`to_html` render one result as a
+standalone page; ``lr-course check``
 prints :func:`format_report` (or :func:`check_summary` as JSON), which add the engine's
 flags and whether the code ran isolated, since there the student is also the one running it.
 """

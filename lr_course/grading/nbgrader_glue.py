@@ -48,6 +48,13 @@ def api(course):
     warnings.filterwarnings("ignore", message=".*not in session.*")
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.CourseDirectory.root = str(course)
+    # The engine's flags (in formgrader's comment box) never reach a student's feedback.
+    ours = "lr_course.grading.nbgrader_preprocessors.GraderComments"
+    chain = list(config.GenerateFeedback.get("preprocessors", None) or
+                 ["nbgrader.preprocessors.GetGrades",
+                  "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor"])
+    if ours not in [c if isinstance(c, str) else f"{c.__module__}.{c.__name__}" for c in chain]:
+        config.GenerateFeedback.preprocessors = chain + [ours]
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir=coursedir, config=config)
 
@@ -176,15 +183,51 @@ def student_score(course, assignment, student) -> dict:
 
 
 def test_scores(course, assignment) -> dict:
-    """``{student: {grade_id: (score, max_score)}}`` from the gradebook (graded cells only)."""
+    """``{student: {grade_id: (score, max_score)}}`` from the gradebook (graded cells only).
+
+    ``score`` is nbgrader's: the hand grade where there is one, else the automatic one;
+    None for a written answer still waiting for hand grading.
+    """
     out = {}
     with gradebook(course) as gb:
         for sub in gb.assignment_submissions(assignment):
             cells = {}
             for nb in sub.notebooks:
                 for g in nb.grades:
-                    cells[g.name] = (g.score, g.max_score)
+                    waiting = g.manual_score is None and g.auto_score is None
+                    cells[g.name] = (None if waiting else g.score, g.max_score)
             out[sub.student.id] = cells
+    return out
+
+
+def grade_order(course, assignment, names=()) -> list:
+    """The grade cells of ``assignment`` in notebook order (the source's), then any other
+    ``names`` the gradebook knows, sorted."""
+    try:
+        order = [g for g in Course(Path(course)).source(assignment).grade_ids]
+    except GradingError:
+        order = []
+    graded = set(names)
+    if graded:
+        order = [g for g in order if g in graded]
+    return order + sorted(graded - set(order))
+
+
+def notes(course, assignment) -> dict:
+    """``{student: {"flags": [...], "reason": str}}``: the engine's flags and why a
+    submission was not graded (the provenance table), and why collect refused one."""
+    from lr_course.grading import ledger
+    out = {}
+    with gradebook(course) as gb:
+        for student, prov in ledger.read_provenance(gb, assignment).items():
+            flags = [f for f in prov.flags.splitlines() if f]
+            reason = prov.reason if prov.status != "graded" else ""
+            if flags or reason:
+                out[student] = {"flags": flags, "reason": reason}
+    for r in refusals(course, assignment):
+        if r.student:
+            entry = out.setdefault(r.student, {"flags": [], "reason": ""})
+            entry.setdefault("refused", []).append(f"{r.where}: {r.reason}")
     return out
 
 
@@ -201,48 +244,88 @@ EXPORT_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name
                   "max_score")
 
 
-def export_rows(gb) -> list:
-    """The rows of nbgrader's CSV export (its columns, one row per assignment and student)."""
+def export_rows(gb, course=None) -> tuple[list, list]:
+    """The header and rows of the CSV export: nbgrader's columns, unchanged, first; then
+    one column per grade cell (``assignment:grade_id``, in notebook order) and ``flags``
+    and ``reason``. One row per assignment and student, students by id; a student collect
+    refused (and who has no submission) has 0 and the refusal as the reason. A written
+    answer still awaiting hand grading is an empty cell (its points are not in ``score``)."""
     from nbgrader.api import MissingEntry
-    rows = []
-    for assignment in gb.assignments:
-        for student in gb.students:
+
+    from lr_course.grading import ledger
+    header, rows = list(EXPORT_COLUMNS), []
+    assignments = sorted(gb.assignments, key=lambda a: a.name)
+    columns = {}
+    for assignment in assignments:
+        names = {c.name for nb in assignment.notebooks for c in nb.grade_cells}
+        columns[assignment.name] = grade_order(course, assignment.name, names) \
+            if course is not None else sorted(names)
+        header += [f"{assignment.name}:{g}" for g in columns[assignment.name]]
+    header += ["flags", "reason"]
+    students = {s.id: s for s in gb.students}
+    for assignment in assignments:
+        provenance = ledger.read_provenance(gb, assignment.name)
+        refused = {}
+        if course is not None:
+            for r in refusals(course, assignment.name):
+                if r.student:
+                    refused.setdefault(r.student, []).append(f"refused at collect: {r.reason}")
+        for student_id in sorted(set(students) | set(refused)):
+            student = students.get(student_id)
             row = {"assignment": assignment.name, "duedate": assignment.duedate,
-                   "student_id": student.id, "last_name": student.last_name,
-                   "first_name": student.first_name, "email": student.email,
-                   "max_score": assignment.max_score}
+                   "student_id": student_id, "max_score": assignment.max_score,
+                   "last_name": getattr(student, "last_name", None),
+                   "first_name": getattr(student, "first_name", None),
+                   "email": getattr(student, "email", None)}
+            cells, reason = {}, ""
             try:
-                sub = gb.find_submission(assignment.name, student.id)
+                sub = gb.find_submission(assignment.name, student_id)
             except MissingEntry:
                 row.update(timestamp="", raw_score=0.0, late_submission_penalty=0.0, score=0.0)
+                reason = "; ".join(refused.get(student_id, []))
             else:
                 penalty = sub.late_submission_penalty
                 row.update(timestamp=sub.timestamp, raw_score=sub.score,
                            late_submission_penalty=penalty,
                            score=max(0.0, sub.score - (penalty or 0.0)))
-            rows.append([row[key] for key in EXPORT_COLUMNS])
-    return rows
+                cells = {g.name: None if g.manual_score is None and g.auto_score is None
+                         else g.score for nb in sub.notebooks for g in nb.grades}
+            prov = provenance.get(student_id)
+            if prov is not None and prov.status != "graded":
+                reason = prov.reason
+            flags = "; ".join(f for f in (prov.flags.splitlines() if prov else []) if f)
+            rows.append([row[key] for key in EXPORT_COLUMNS]
+                        + [cells.get(g) if a.name == assignment.name else None
+                           for a in assignments for g in columns[a.name]]
+                        + [flags, reason])
+    return header, rows
 
 
 def export(course, to="grades.csv"):
-    """The CSV export of the whole gradebook (nbgrader's columns), safe for a spreadsheet.
+    """The CSV export of the whole gradebook (nbgrader's columns first), safe for a spreadsheet.
 
     nbgrader's own exporter joins fields with commas unquoted, so a comma or a newline in a
     student's name shifts or splits a row, and a leading ``=`` is a formula. Here every
     cell goes through :func:`~lr_course.grading.escape.csv_cell` (no formula, no control
-    character) and :mod:`csv` quotes it.
+    character) and :mod:`csv` quotes it. A missing folder for ``to`` is an error (nothing
+    is created where the instructor did not ask).
     """
     import csv
 
     from lr_course.grading.escape import csv_cell
     course = find_course(course)
     to = Path(to) if Path(to).is_absolute() else course / to
+    if not to.parent.is_dir():
+        raise GradingError(f"cannot export to {to}: the folder {to.parent} does not exist "
+                           "(create it first)")
+    if to.is_dir():
+        raise GradingError(f"cannot export to {to}: it is a folder; give a file name")
     with gradebook(course) as gb:
-        rows = export_rows(gb)
+        header, rows = export_rows(gb, course)
     tmp = to.with_name(f".{to.name}.{os.getpid()}.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
+        writer.writerow([csv_cell(h) for h in header])
         writer.writerows([csv_cell("" if v is None else v) for v in row] for row in rows)
     os.replace(tmp, to)
     return to

@@ -69,6 +69,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -80,7 +81,7 @@ __all__ = ["Limits", "SandboxResult", "Sandbox", "IsolationError", "bwrap_path",
            "REASONS", "SANDBOX_ROOT"]
 
 # Every way a sandboxed run can end, as reported in SandboxResult.reason.
-REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed")
+REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed", "stopped")
 
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
 # uids for the runs of a root grader without a cgroup: far above any account or the
@@ -258,6 +259,22 @@ class Sandbox:
         self.packages = _package_paths(names)
         self._tree = Path(tempfile.mkdtemp(prefix="lr_course_sandbox_"))
         self._build_tree()
+        self._live: set = set()           # running processes, for stop()
+        self._live_lock = threading.Lock()
+        self._stopped = False
+
+    def stop(self):
+        """Kill every run in progress (its whole process group) and refuse new ones.
+
+        For an interrupted batch (Ctrl-C): the worker threads' runs end at once with
+        reason ``"stopped"`` instead of running to their wall-time limit.
+        """
+        with self._live_lock:
+            self._stopped = True
+            live = list(self._live)
+        for proc in live:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def _find_walls(self, require_isolation: bool, warn: bool):
         """The seccomp filter and the cgroup parent, and ``walls``: which hold, or why not."""
@@ -504,6 +521,9 @@ class Sandbox:
         Never raises for anything the student's code does; the reason says how it ended.
         """
         data = job if isinstance(job, bytes) else json.dumps(job).encode()
+        if self._stopped:
+            return SandboxResult("stopped", "the grading was interrupted", None, b"", "", 0.0,
+                                 self.isolated)
         lim = self.limits
         fds, group = [], None
         try:
@@ -537,6 +557,11 @@ class Sandbox:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=cwd, env=self._env(),
                                 start_new_session=True, close_fds=True, pass_fds=fds)
+        with self._live_lock:
+            self._live.add(proc)
+            stopped = self._stopped
+        if stopped:   # stop() ran between the check in run() and here
+            self._kill(proc)
         killed_for = None
         chunks = {"out": [], "err": []}
         sizes = {"out": 0, "err": 0}
@@ -585,6 +610,8 @@ class Sandbox:
         finally:
             if killed_for is not None or proc.poll() is None:
                 self._kill(proc)
+            with self._live_lock:
+                self._live.discard(proc)
             if group is not None:
                 group.kill()   # whatever left the session dies too
             sel.close()

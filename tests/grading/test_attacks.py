@@ -116,10 +116,13 @@ def test_attack_gains_nothing_and_is_flagged(batch, path):
         assert expected & {f.code for f in result.flags}, result.flags
 
 
-def test_feedback_does_not_leak_hidden_tests(batch):
+def test_no_feedback_before_review_and_the_marker_holds_the_result(batch):
+    """Feedback comes from generate_feedback alone (its hidden-test stripping is tested
+    below); grading writes the marker and the autograded copy with the check reports."""
     course, report, _ = batch
-    text = (course / "feedback" / "baseline" / "ps2_adaptive" / "ps2_adaptive.html").read_text()
-    assert "ck.raises" not in text and "BEGIN HIDDEN" not in text and "FAIL" in text
+    assert not (course / "feedback").exists()
+    text = (course / "autograded" / "baseline" / "ps2_adaptive" / "ps2_adaptive.ipynb").read_text()
+    assert "[FAIL]" in text and "hint: " in text
     marker = json.loads(marker_path(course, "ps2_adaptive", "baseline").read_text())
     assert marker["result"]["score"] == report.results["baseline"].score
 
@@ -132,8 +135,15 @@ def test_nbgrader_feedback_after_engine_grading_teaches_without_leaking(batch):
     glue.feedback(course, "ps2_adaptive", "baseline")
     folder = course / "feedback" / "baseline" / "ps2_adaptive"
     text = (folder / "ps2_adaptive.html").read_text()
-    hints = [c.hint for t in report.results["baseline"].tests for c in t.checks if c.hint]
+    checks = [c for t in report.results["baseline"].tests for c in t.checks]
+    hints = [c.hint for c in checks if c.hint]
     assert hints and all(html.escape(h, quote=False) in text for h in hints)
+    assert all(html.escape(c.message, quote=False) in text for c in checks)   # every message
+    # no solution: the source's Adam (baseline wrote its own, without bias correction)
+    solution = json.loads((course / "source" / "ps2_adaptive" / "ps2_adaptive.ipynb").read_text())
+    line = "m_hat = m / (1 - beta1**t)"
+    assert any(line in "".join(c["source"]) for c in solution["cells"])
+    assert "BEGIN SOLUTION" not in text and line not in html.unescape(text)
     assert "BEGIN HIDDEN" not in text
     for hidden_code in ("ck.raises", "ck.invariant", 'check="unchanged"', "10.0 ** rng.uniform"):
         assert hidden_code not in html.unescape(text), hidden_code

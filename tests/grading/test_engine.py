@@ -386,7 +386,7 @@ class _Recorder:
 def test_reference_runs_are_queued_ahead_of_the_students_who_need_them(num):
     """The first reference run is small; each later one is queued right behind the first
     student of the batch before it; every student is graded once and in every run once."""
-    from lr_course.grading.batch import FIRST_REFERENCE, _schedule
+    from lr_course.grading.batch import FIRST_REFERENCE, _record, _schedule
     from lr_course.grading.reference import SEEDS_PER_REFERENCE
     pool, grader = _RecordingPool(), _Recorder()
     jobs = [(f"s{i:03d}", Path(f"s{i:03d}.ipynb")) for i in range(num)]
@@ -394,8 +394,9 @@ def test_reference_runs_are_queued_ahead_of_the_students_who_need_them(num):
     assert sorted(futures.values()) == [s for s, _ in jobs]
     recorded, graded = [], []
     for position, (fn, args) in enumerate(pool.queue):
-        if fn.__name__ == "record":
-            recorded.append((position, list(args[0])))
+        if fn is _record:
+            assert args[0] is grader
+            recorded.append((position, list(args[1])))
         else:
             assert fn == grader.grade_file
             graded.append((position, args[1]))

@@ -71,11 +71,26 @@ def test_unreadable_submission_gets_a_clear_reason_and_zero(batch, student):
     result = report.results[student]
     assert result.status == "invalid" and result.score == 0
     assert REASONS[student] in result.reason, result.reason
-    feedback = (course / "feedback" / student / "ps2_adaptive" / "ps2_adaptive.html").read_text()
-    assert "could not be graded" in feedback
+    # no feedback at grade time (it comes from generate_feedback, after review); the
+    # autograded copy formgrader shows, and feedback is made from, says why in its test cells
+    assert not (course / "feedback" / student).exists()
+    autograded = json.loads((course / "autograded" / student / "ps2_adaptive" /
+                             "ps2_adaptive.ipynb").read_text())
+    shown = "".join(o.get("text", "") for c in autograded["cells"] for o in c.get("outputs", []))
+    assert "not graded: " + result.reason in shown
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", "lr-course") as gb:
         assert gb.find_submission("ps2_adaptive", student).score == 0
+
+
+def test_feedback_of_an_unreadable_submission_says_why(batch):
+    """nbgrader generate_feedback (`lr-course feedback`) on the copy the batch wrote."""
+    from lr_course.grading import nbgrader_glue as glue
+    course, report = batch
+    glue.feedback(course, "ps2_adaptive", "not_json")
+    page = (course / "feedback" / "not_json" / "ps2_adaptive" / "ps2_adaptive.html").read_text()
+    assert "not valid JSON" in page and "lr-course did not grade this submission" in page
+    assert "BEGIN HIDDEN" not in page and "ck.raises" not in page
 
 
 def test_batch_goes_on_for_readable_notebooks(batch):
