@@ -433,3 +433,20 @@ def test_the_courses_time_limits_hold_unless_the_command_line_sets_one(course, m
     cli.main(args + ["--force", "--cell-seconds", "5"])
     assert seen == [{"cell_seconds": 60.0, "call_seconds": 10.0},
                     {"cell_seconds": 5.0, "call_seconds": 10.0}]
+
+
+@pytest.mark.slow
+def test_after_a_real_nbgrader_autograde_lr_course_regrades_and_says_so(template, tmp_path):
+    course = Path(shutil.copytree(template, tmp_path / "course"))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
+    subprocess.run([os.path.join(os.path.dirname(sys.executable), "nbgrader"), "autograde", A,
+                    "--student", "ann", "--log-level=ERROR"], cwd=course, env=env, check=True,
+                   capture_output=True, timeout=600)
+    with _gb(course) as gb:
+        assert gb.find_submission(A, "ann") is not None and ledger.read_provenance(gb, A) == {}
+    report = _grade(course, students=["ann"])
+    assert report.graded == ["ann"]
+    assert "regraded (scored by another engine (nbgrader autograde?)): ann" in report.summary()
+    with _gb(course) as gb:
+        assert ledger.read_provenance(gb, A)["ann"].engine == ledger.ENGINE
+    assert _grade(course, students=["ann"]).resumed == ["ann"]
