@@ -131,9 +131,11 @@ class Writer:
         except Exception:  # noqa: BLE001 - an unparsable timestamp is not worth a grade
             gb.db.rollback()
             gb.update_or_create_submission(self.assignment, student)
+        nb_row = gb.find_submission_notebook(self.name, self.assignment, student)
+        grades, comments = self._rows(nb_row)
         scores = {t.grade_id: t for t in result.tests}
         for gid, cell in self.grade_cells.items():
-            grade = gb.find_grade(gid, self.name, self.assignment, student)
+            grade = grades.get(gid) or gb.find_grade(gid, self.name, self.assignment, student)
             test = scores.get(gid)
             if test is not None:
                 grade.auto_score = float(min(test.score, cell.max_score))
@@ -146,11 +148,11 @@ class Writer:
         submitted_cells = self._submitted_cells(result)
         note = grader_note(result)
         for k, gid in enumerate(self.comment_cells):
-            comment = gb.find_comment(gid, self.name, self.assignment, student)
+            comment = comments.get(gid) or gb.find_comment(gid, self.name, self.assignment,
+                                                           student)
             unchanged = gid in self.released and submitted_cells.get(gid) == self.released[gid]
             lines = (["No response."] if unchanged else []) + ([note] if note and k == 0 else [])
             comment.auto_comment = "\n".join(lines) or None
-        nb_row = gb.find_submission_notebook(self.name, self.assignment, student)
         earlier = self.provenance.get(student)
         if result.flags:
             nb_row.flagged = True
@@ -176,6 +178,18 @@ class Writer:
             {"digest": result.digest, "engine": ledger.ENGINE,
              "source_digest": self.source_digest, "written": time.time(),
              "result": result.to_dict()}))
+
+    def _rows(self, nb_row) -> tuple:
+        """The submitted notebook's grade and comment rows by cell name, in two queries
+        (``find_grade``/``find_comment`` per cell cost a query each, most of a write)."""
+        from nbgrader.api import Comment, Grade
+        from sqlalchemy.orm import joinedload
+        db = self.gb.db
+        grades = {g.cell.name: g for g in db.query(Grade).options(joinedload(Grade.cell))
+                  .filter(Grade.notebook_id == nb_row.id)}
+        comments = {c.cell.name: c for c in db.query(Comment).options(joinedload(Comment.cell))
+                    .filter(Comment.notebook_id == nb_row.id)}
+        return grades, comments
 
     def _submitted_cells(self, result):
         if result.status != "graded":
