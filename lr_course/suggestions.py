@@ -9,7 +9,7 @@ with these rules (``fastai/callback/schedule.py``):
 - **steep**: the rate where the loss falls fastest per unit of :math:`\log\eta`, i.e. the left
   end of the segment with the most negative slope
   :math:`(\bar\ell_{i+1} - \bar\ell_i) / (\log\eta_{i+1} - \log\eta_i)`.
-- **valley** (fastai's default since version 2.5): take the longest chain of points whose
+- **valley** (the default of fastai's ``lr_find``): take the longest chain of points whose
   losses strictly decrease (a longest decreasing subsequence: points may be skipped, so a
   noisy curve still has a long chain), ending at index :math:`e` with :math:`k` points; call
   :math:`s = e - k` its start, as if the chain were contiguous, and pick index
@@ -28,7 +28,8 @@ gives -1, the last point, for a two-point valley at the very start). fastai also
 rate with the loss measured *before* its update, the course with the loss after it.
 
 References: L. N. Smith, arXiv:1506.01186 (the range test); fastai's ``lr_find`` and its
-suggestion functions (``valley`` contributed by Z. Mueller and others, 2021).
+suggestion functions ``minimum``, ``steep`` and ``valley`` (fastai 2,
+``fastai/callback/schedule.py``).
 """
 
 from __future__ import annotations
