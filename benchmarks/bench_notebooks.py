@@ -3,10 +3,13 @@
     .venv/bin/python benchmarks/bench_notebooks.py [notebooks/01_*.ipynb ...]
 
 Times include starting a kernel per notebook, as a student or CI pays it; the slowest cell of
-each notebook is named, to show where to trim. The progress record goes to a temporary
+each notebook is named, to show where to trim, and an empty notebook is timed first to show how
+much of the total is that fixed cost. The progress record goes to a temporary
 directory. The models multiply small matrices, for which one BLAS thread is usually faster than
 two on a busy machine: compare with ``OPENBLAS_NUM_THREADS=1`` in the environment.
 """
+
+from __future__ import annotations
 
 import datetime
 import os
@@ -31,12 +34,17 @@ def _cell_seconds(cell) -> float:
     return (end - start).total_seconds()
 
 
-def run(path: Path) -> tuple[float, int, float]:
-    """Execute one notebook; return its wall time and its slowest cell (index, seconds)."""
-    nb = nbformat.read(path, as_version=4)
+def run(path: Path | None) -> tuple[float, int, float]:
+    """Execute one notebook (None: an empty one); return its wall time and its slowest cell."""
+    if path is None:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
+        folder = Path.cwd()
+    else:
+        nb = nbformat.read(path, as_version=4)
+        folder = path.parent
     start = time.perf_counter()
     NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+                   resources={"metadata": {"path": str(folder)}}).execute()
     seconds = time.perf_counter() - start
     cells = [(_cell_seconds(cell), index) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"]
     slowest, index = max(cells, default=(0.0, -1))
@@ -49,12 +57,16 @@ def main(argv) -> int:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LR_COURSE_PROGRESS"] = os.path.join(tmp, "progress.json")
+        kernel_start, _, _ = run(None)
+        print(f"{'(an empty notebook: kernel start)':<36} {kernel_start:6.1f} s", flush=True)
         total = 0.0
         for path in paths:
             seconds, index, slowest = run(path)
             total += seconds
             print(f"{path.name:<36} {seconds:6.1f} s   (slowest: cell {index}, {slowest:.1f} s)", flush=True)
-    print(f"{'all ' + str(len(paths)) + ' notebooks':<36} {total:6.1f} s   (target < 60 s)")
+    print(f"{'all ' + str(len(paths)) + ' notebooks':<36} {total:6.1f} s   (target < 60 s; "
+          f"{len(paths)} kernel starts ~ {len(paths) * kernel_start:.1f} s of it)")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 

@@ -120,7 +120,7 @@ def range_test(problem, make_optimizer, params=None, *, lr_min=1e-6, lr_max=10.0
 
     Note: fastai's ``lr_find`` pairs each lr with the loss measured *before* its update and
     suggests the steepest point or a "valley"; here each lr is paired with the loss its
-    update produced.
+    update produced. :mod:`lr_course.suggestions` applies fastai's rules to a result.
 
     >>> from lr_course.problems import Quadratic
     >>> from lr_course.optimizers import sgd

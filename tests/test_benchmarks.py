@@ -18,3 +18,21 @@ def test_bench_optimizers_prints_every_optimizer_in_both_cache_states():
         assert out.count(label) == 3, label  # float32 and float64, then the small table
     rows = [line.split() for line in out.splitlines() if line.startswith("adagrad ")]
     assert all(float(cell) > 0 for row in rows for cell in row[2:] if not cell.startswith("("))
+
+
+NOTEBOOKS_BENCH = BENCH.parent / "bench_notebooks.py"
+
+
+def test_bench_notebooks_times_a_notebook_and_the_kernel_start(tmp_path):
+    import nbformat
+
+    tiny = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = sum(range(10))")]), tiny)
+    result = subprocess.run([sys.executable, str(NOTEBOOKS_BENCH), str(tiny)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("(an empty notebook: kernel start)") for line in lines)
+    assert any(line.startswith("tiny.ipynb") and "slowest: cell 0" in line for line in lines)
+    total = next(line for line in lines if line.startswith("all 1 notebooks"))
+    assert "target < 60 s" in total and "1 kernel starts" in total

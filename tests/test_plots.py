@@ -118,6 +118,20 @@ def test_range_test_figure_marks_suggestion_and_blow_up():
     assert np.isfinite(ax.get_ylim()).all()
 
 
+def test_range_test_figure_puts_each_mark_on_the_smoothed_curve():
+    lrs = np.geomspace(1e-3, 1.0, 4)                      # log-spaced: interpolation is linear in the index
+    losses = np.array([2.0, 1.0, 0.5, 3.0])
+    result = RangeTestResult(lrs, losses, losses.copy(), suggestion=0.01, best_lr=0.1, diverged_lr=None)
+    halfway = float(np.sqrt(lrs[0] * lrs[1]))             # halfway between the first two, in log(lr)
+    ax = plots.plot_range_test(result, marks={"valley": halfway, "steep": lrs[2]})
+    points = {line.get_label(): (line.get_xdata()[0], line.get_ydata()[0])
+              for line in ax.get_lines() if line.get_marker() in ("o", "s")}
+    assert points["valley (0.0032)"] == pytest.approx((halfway, 1.5))
+    assert points["steep (0.1)"] == pytest.approx((0.1, 0.5))
+    with pytest.raises(ValueError, match="marks"):
+        plots.plot_range_test(result, marks={"bad": 0.0})
+
+
 def test_search_layout_puts_every_trial_on_the_map():
     space = {"lr": ("log", 1e-3, 1.0), "other": ("linear", 0.0, 1.0)}
     layouts = {"grid": {"lr": np.array([1e-3, 1.0]), "other": np.array([0.0, 1.0])},

@@ -5,7 +5,9 @@
 - :mod:`~lr_course.plots.landscapes`: iterates on a parabola, 2-D paths over contour lines;
 - :mod:`~lr_course.plots.gallery`: schedules side by side;
 - :mod:`~lr_course.plots.tuning`: the range test and the layouts of a search;
-- :mod:`~lr_course.plots.tradeoffs`: the Pareto front of cost against accuracy.
+- :mod:`~lr_course.plots.tradeoffs`: the Pareto front of cost against accuracy;
+- :mod:`~lr_course.plots.inline`: in a notebook, each figure is drawn once, not twice, per
+  display (called on import).
 
 Each function draws on a matplotlib ``Axes`` (a new figure when ``ax`` is None) and returns it.
 This package and ``widgets`` are the only teaching code that imports matplotlib, so
@@ -15,6 +17,7 @@ This package and ``widgets`` are the only teaching code that imports matplotlib,
 from lr_course.plots.base import lr_colors, mark_lrs
 from lr_course.plots.curves import plot_curves, plot_loss_curves, plot_lr_scan, plot_mean_square
 from lr_course.plots.gallery import plot_schedule_gallery
+from lr_course.plots.inline import draw_inline_figures_once
 from lr_course.plots.landscapes import plot_contour_paths, plot_descent_on_parabola
 from lr_course.plots.tradeoffs import pareto_front, plot_pareto
 from lr_course.plots.tuning import plot_range_test, plot_search_layout
@@ -26,4 +29,7 @@ __all__ = [
     "plot_contour_paths", "plot_descent_on_parabola",
     "pareto_front", "plot_pareto",
     "plot_range_test", "plot_search_layout",
+    "draw_inline_figures_once",
 ]
+
+draw_inline_figures_once()

@@ -14,13 +14,19 @@ from lr_course.plots.base import _axes
 __all__ = ["plot_range_test", "plot_search_layout"]
 
 
-def plot_range_test(result, *, ax=None, title=None):
+_MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def plot_range_test(result, *, ax=None, title=None, marks=None):
     """The range test: raw and smoothed loss against lr, with the suggestion and the stop marked.
 
     Args:
         result: a :class:`lr_course.finder.RangeTestResult`.
         ax: the axes, or None for a new figure.
         title: the panel title.
+        marks: optional ``{label: lr}`` (for example the rules of
+            :func:`lr_course.suggestions.fastai_suggestions`), each drawn as a marker on the
+            smoothed curve, at the loss interpolated in log(lr).
 
     Returns:
         The axes.
@@ -40,6 +46,12 @@ def plot_range_test(result, *, ax=None, title=None):
     if result.diverged_lr is not None:
         ax.axvline(result.diverged_lr, color="tab:red", linestyle="--", linewidth=1.2,
                    label=f"stopped: blew up ({result.diverged_lr:.2g})")
+    for (label, lr), marker in zip((marks or {}).items(), _MARKERS * 2):
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"marks must be positive lrs, got {label!r}: {lr!r}")
+        at = np.interp(np.log(lr), np.log(lrs[ok]), smooth[ok])
+        ax.plot([lr], [at], marker, markersize=8, markeredgecolor="k", zorder=5,
+                label=f"{label} ({lr:.2g})")
     ax.set_xscale("log")
     # The blow-up can be orders of magnitude above the interesting part: clip the view to it.
     top = np.nanmax(smooth[ok][: max(1, ok.sum() - 1)]) if ok.any() else 1.0

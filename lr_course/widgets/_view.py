@@ -65,13 +65,13 @@ class FrameRenderer:
         canvas = self.figure.canvas
         renderer = canvas.get_renderer()
         if self._background is None or renderer is not self._renderer:
+            canvas.draw()  # skips animated artists: this is the still background
             if not self._layout_done:
-                # The constrained layout is solved on the first full draw; freeze it afterwards
-                # so later full draws (new limits) do not shift the axes under the user's eye.
-                canvas.draw()
+                # The constrained layout is solved on the first full draw (which placed the axes
+                # of this background); freeze it so later full draws (new limits) do not shift
+                # the axes under the user's eye.
                 self.figure.set_layout_engine("none")
                 self._layout_done = True
-            canvas.draw()  # skips animated artists: this is the still background
             renderer = canvas.get_renderer()
             self._background = canvas.copy_from_bbox(self.figure.bbox)
             self._renderer = renderer

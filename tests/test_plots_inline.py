@@ -1,0 +1,48 @@
+"""In a real kernel, importing lr_course.plots stops pyplot's unseen redraw of inline figures."""
+
+import json
+
+import nbformat
+import pytest
+
+COUNT_DRAWS = """import matplotlib.figure
+draws = []
+_draw = matplotlib.figure.Figure.draw
+def _counted(self, renderer):
+    draws.append(1)
+    return _draw(self, renderer)
+matplotlib.figure.Figure.draw = _counted
+"""
+FIGURE = "import matplotlib.pyplot as plt\nplt.subplots(layout='constrained')[1].plot([1, 2, 3]);"
+
+
+def run_cells(*sources):
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    return nb
+
+
+def shows_png(cell):
+    return any("image/png" in output.get("data", {}) for output in cell.outputs)
+
+
+@pytest.mark.parametrize("with_plots", [False, True])
+def test_inline_figures_are_drawn_twice_not_three_times(with_plots):
+    setup = COUNT_DRAWS + ("import lr_course.plots\n" if with_plots else "")
+    nb = run_cells(setup, FIGURE, "print(len(draws))", FIGURE, "print(len(draws))")
+    assert shows_png(nb.cells[1]) and shows_png(nb.cells[3])   # the figures are still shown
+    after_one, after_two = (int(nb.cells[i].outputs[0]["text"]) for i in (2, 4))
+    # print_figure draws twice (a dry run for the tight bounding box, then the PNG); pyplot's
+    # post-cell hook would add a third, unseen, full draw per figure.
+    per_figure = 2 if with_plots else 3
+    assert (after_one, after_two) == (per_figure, 2 * per_figure)
+
+
+def test_import_after_a_figure_keeps_that_figure():
+    # switch_backend would close an open figure; the helper must not call it then
+    nb = run_cells(COUNT_DRAWS, FIGURE + "\nimport lr_course.plots", "import json\nprint(json.dumps(plt.get_backend()))")
+    assert shows_png(nb.cells[1])
+    assert "inline" in json.loads(nb.cells[2].outputs[0]["text"])
