@@ -72,6 +72,7 @@ def make_account(name, home: Path):
         remove_account(name)  # left over from a run that was killed: start clean
     subprocess.run(["useradd", "--create-home", "--home-dir", str(home), "--shell", "/bin/bash",
                     "--comment", MARK, "--user-group", name], check=True)
+    os.chmod(home, 0o700)  # useradd's default may let every account read it: not a student's
     return _account(name)
 
 

@@ -24,6 +24,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -326,6 +327,11 @@ class _Writer:
         feedback_dir.mkdir(parents=True, exist_ok=True)
         _atomic_write(feedback_dir / f"{self.name}.html", to_html(result))
         _atomic_write(feedback_dir / f"{self.name}.md", to_markdown(result))
+        # nbgrader's release_feedback reads both beside the feedback (autograde copies them)
+        for kept in ("timestamp.txt", "submission_secret.txt"):
+            if (sub_dir / kept).is_file() and not (sub_dir / kept).is_symlink():
+                for folder in (out_dir, feedback_dir):
+                    shutil.copyfile(sub_dir / kept, folder / kept)
         marker = marker_path(self.course_dir, self.assignment, student)
         marker.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write(marker, json.dumps(
