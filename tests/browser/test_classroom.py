@@ -295,6 +295,7 @@ def _formgrader_ok(page):
     modal.wait_for(state="detached")
 
 
+@pytest.mark.browser
 def test_a_class_through_the_browser(classroom, browser):
     room, course = classroom, classroom.course
     teacher = browser("instructor")
