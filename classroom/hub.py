@@ -320,7 +320,9 @@ def main(argv=None):
     def _stop(signum, frame):
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, _stop)
+    # Set here, not inherited: a shell starting us in the background ignores SIGINT for us.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
     try:
         room.prepare()
         room.start()
@@ -344,8 +346,8 @@ Ctrl-C stops it and removes the accounts, the database and {args.state}.""", flu
         print("\nclassroom: stopping", flush=True)
         return 0
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
         room.stop()
 
 
