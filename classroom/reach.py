@@ -39,7 +39,8 @@ def closed_folders(paths) -> list:
 def bind_args(paths) -> list:
     """bubblewrap arguments that make each of ``paths`` reachable by every account."""
     paths = [Path(os.path.realpath(p)) for p in paths]
-    args, replaced = [], []
+    paths = [p for p in paths if not any(p != q and p.is_relative_to(q) for q in paths)]
+    args, replaced, made = [], [], set()
     for folder in closed_folders(paths):
         if any(folder.is_relative_to(r) for r in replaced):
             continue  # a folder further up is already replaced
@@ -47,10 +48,10 @@ def bind_args(paths) -> list:
         args += ["--perms", "0755", "--tmpfs", str(folder)]
         for p in paths:
             if p.is_relative_to(folder):
-                between = [d for d in reversed(p.parents) if d.is_relative_to(folder)
-                           and d != folder]
-                for d in between:
-                    args += ["--perms", "0755", "--dir", str(d)]
+                for d in reversed(p.parents):
+                    if d.is_relative_to(folder) and d != folder and d not in made:
+                        made.add(d)
+                        args += ["--perms", "0755", "--dir", str(d)]
                 args += ["--ro-bind", str(p), str(p)]
     return args
 

@@ -369,6 +369,9 @@ def test_a_class_through_the_browser(classroom, browser):
         assert shown, page.inner_text("body")[:2000]
         got, out_of = map(float, shown.groups())
         seen[user] = (got, out_of)
+    # formgrader is the instructor's: a student's request is refused by the hub
+    refused = browser("ada").goto(f"{room.url}/services/lr-course/formgrader/")
+    assert refused.status == 403, (refused.status, refused.url)
     assert seen["ada"][0] == seen["ada"][1] > 0, seen
     assert seen["ben"][0] < seen["ben"][1], seen
     assert {u: s[0] for u, s in seen.items()} == {u: float(v) for u, v in scores.items()}
