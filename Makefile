@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 # The stamp is rebuilt whenever the package's dependencies change.
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: lab test test-fast bench scan mutate mutate-core html release grade report clean-notebooks clean help
+.PHONY: classroom chp lab test test-fast bench scan mutate mutate-core html release grade report clean-notebooks clean help
 
 help:
 	@echo "make lab     create .venv, install the course and its kernel, open JupyterLab on the lessons"
@@ -18,6 +18,7 @@ help:
 	@echo "make release A=ps1_schedules   release an assignment of the course in autograder/"
 	@echo "make grade   A=ps1_schedules   grade everything submitted for it (sandboxed)"
 	@echo "make report  A=ps1_schedules   grade distribution and pass rate per test"
+	@echo "make classroom   a demo JupyterHub class on 127.0.0.1 (hub, students, exchange, formgrader, PostgreSQL)"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("lr-course needs Python 3.10 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
@@ -82,3 +83,17 @@ clean-notebooks: $(STAMP)
 
 clean:
 	rm -rf $(VENV) _build .pytest_cache .hypothesis
+
+# JupyterHub's proxy is a Node.js program (npm's configurable-http-proxy); it goes into the
+# venv so that nothing is installed system-wide and `make clean` removes it.
+CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
+chp: $(CHP)
+$(CHP):
+	@command -v npm > /dev/null || { echo "make chp needs npm (Debian: apt-get install nodejs npm)"; exit 2; }
+	mkdir -p $(VENV)/chp
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/chp configurable-http-proxy@5
+
+# A demo class on JupyterHub (classroom/README.md): Ctrl-C stops everything it started.
+CLASSROOM_ARGS ?=
+classroom: $(STAMP) $(CHP)
+	$(BIN)/python classroom/hub.py $(CLASSROOM_ARGS)

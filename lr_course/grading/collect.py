@@ -434,7 +434,25 @@ def collect_exchange(course: Path, assignment: str, inbound: Path) -> CollectRes
         _take(result, course, student, name, listing,
               lambda n, folder=folder, uid=uid: _read_regular(folder / n, MAX_MEMBER_BYTES, uid),
               stamp)
+        if result.collected[-1:] == [student]:
+            _keep_submission_secret(course, assignment, student, folder, uid)
     return result
+
+
+def _keep_submission_secret(course: Path, assignment: str, student: str, folder: Path,
+                            uid: int) -> None:
+    """Bring nbgrader's submission secret along with the notebook, when it looks like one.
+
+    nbgrader's submit leaves ``submission_secret.txt`` (a hex token) beside the notebook, and
+    its release_feedback and fetch_feedback name the student's feedback after it: without
+    it there, the student cannot fetch feedback. Anything else in that file is ignored.
+    """
+    try:
+        secret = _read_regular(folder / "submission_secret.txt", 1024, uid).decode("ascii")
+    except (GradingError, UnicodeDecodeError):
+        return
+    if re.fullmatch(r"[0-9a-f]{16,512}", secret):
+        (course / "submitted" / student / assignment / "submission_secret.txt").write_text(secret)
 
 
 # -- the record of refusals -------------------------------------------------------------

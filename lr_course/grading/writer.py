@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -172,6 +173,11 @@ class Writer:
             nb = self._not_graded(result)
         if nb is not None:
             atomic_write(out_dir / f"{self.name}.ipynb", json.dumps(nb, indent=1))
+        # nbgrader's generate_feedback and release_feedback read both beside the autograded
+        # notebook (nbgrader autograde copies them there too)
+        for kept in ("timestamp.txt", "submission_secret.txt"):
+            if (sub_dir / kept).is_file() and not (sub_dir / kept).is_symlink():
+                shutil.copyfile(sub_dir / kept, out_dir / kept)
         marker = marker_path(self.course_dir, self.assignment, student)
         marker.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(marker, json.dumps(
