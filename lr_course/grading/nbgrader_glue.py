@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zipfile
 from pathlib import Path
 
 from lr_course.grading.course import Course, find_course as _find_course
@@ -125,35 +124,27 @@ def exchange_inbound(course) -> Path:
     return Path(root) / course_id / "inbound"
 
 
-def collect(course, assignment, source=None) -> dict:
+def collect(course, assignment, source=None, layout=None, roster=None) -> dict:
     """Bring submissions into ``submitted/<student>/<assignment>/``, trusting none of them.
 
-    ``source`` is a zip file or a folder laid out as ``<student>/<assignment>/*.ipynb`` or
-    ``<student>/*.ipynb`` (one folder per student, as LMS exports usually are); None
-    collects from nbgrader's exchange (each student's latest submission). No symbolic link
-    is followed, an exchange folder must be its student's own, and sizes are checked
-    before anything is written (:mod:`lr_course.grading.collect`). Returns the
+    ``source`` is a zip file or a folder: an LMS's download (Canvas, Moodle, Blackboard;
+    detected, or ``layout=``) or one folder per student (``<student>/[<assignment>/]
+    *.ipynb``); None collects from nbgrader's exchange (each student's latest submission).
+    ``roster`` (a :class:`~lr_course.grading.roster.Roster`) maps LMS keys to student ids.
+    No symbolic link is followed, an exchange folder must be its student's own, and sizes
+    are checked before anything is written (:mod:`lr_course.grading.collect`). Returns the
     :meth:`~lr_course.grading.collect.CollectResult.to_dict`: ``collected``, ``refused``
-    (student, where, reason) and ``skipped`` (``{student: reason}``); the refusals are
-    also kept in ``collect_log/<assignment>.json`` for the report.
+    (student, where, reason, key), ``skipped`` (``{student: reason}``), ``taken`` (with
+    times and Canvas's late marker), ``ignored`` and ``notes``; it is also kept in
+    ``collect_log/<assignment>.json`` for the report, and refused students are added to the
+    gradebook.
     """
     from lr_course.grading import collect as collecting
     course = find_course(course)
     _check_assignment(course, assignment)
-    if source is None:
-        result = collecting.collect_exchange(course, assignment, exchange_inbound(course))
-    else:
-        source = Path(source)
-        if source.is_symlink() or not source.exists():
-            raise GradingError(f"no such file or folder (links are not followed): {source}")
-        if source.is_file():
-            if not zipfile.is_zipfile(source):
-                raise GradingError(f"{source} is neither a folder nor a zip file")
-            result = collecting.collect_zip(course, assignment, source)
-        else:
-            result = collecting.collect_folder(course, assignment, source)
-    collecting.write_log(course, result)
-    return result.to_dict()
+    inbound = exchange_inbound(course) if source is None else None
+    return collecting.collect(course, assignment, source, inbound=inbound, layout=layout,
+                              roster=roster).to_dict()
 
 
 def refusals(course, assignment) -> list:

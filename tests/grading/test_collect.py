@@ -63,10 +63,11 @@ def submit(inbound, student, stamp=STAMP, data=None, owner=None, name=None):
 
 
 def outside_files(course):
-    """Every file of the course outside submitted/ and collect_log/ (must not change)."""
+    """Every file of the course outside submitted/, collect_log/ and the gradebook (where a
+    refused student gets a row) (must not change)."""
     return sorted(str(p.relative_to(course)) for p in course.rglob("*")
                   if p.is_file() and p.relative_to(course).parts[0] not in
-                  ("submitted", "collect_log"))
+                  ("submitted", "collect_log", "gradebook.db"))
 
 
 def submitted_text(course, student):
