@@ -287,8 +287,13 @@ def _take(result: CollectResult, course: Path, notebook: str, student: str,
 
 
 def _collect_listing(course: Path, result: CollectResult, listing: dict, read,
-                     layout: str | None, roster) -> CollectResult:
-    """Read ``listing`` in its layout, map each hand-in to a student, and take each."""
+                     layout: str | None, roster, file_times: bool = True) -> CollectResult:
+    """Read ``listing`` in its layout, map each hand-in to a student, and take each.
+
+    ``file_times``: whether the listing's times may choose between two copies of a
+    notebook (a zip's member times: yes; an unpacked folder's modification times, which
+    depend on the tool that unpacked it: no, only Blackboard's attempt stamps do).
+    """
     assignment = result.assignment
     notebook = _notebook_name(course, assignment)
     result.layout = layout or lms.detect(listing, assignment)
@@ -298,6 +303,7 @@ def _collect_listing(course: Path, result: CollectResult, listing: dict, read,
         result.refused.append(Refusal("", where, why))
     claims = []
     for hand in parsed.handins:
+        hand.times_decide = hand.times_decide and file_times
         described = f"{hand.layout} key {hand.key!r}" + (f", name {hand.name!r}"
                                                            if hand.name else "")
         claimed = hand.key
@@ -367,7 +373,8 @@ def collect_folder(course: Path, assignment: str, root: Path, layout: str | None
 
     def read(parts, cap):
         return _read_regular(root.joinpath(*parts), cap)
-    return _collect_listing(Path(course), result, listing, read, layout, roster)
+    return _collect_listing(Path(course), result, listing, read, layout, roster,
+                            file_times=False)
 
 
 def _unsafe_member(name: str) -> bool:
@@ -572,9 +579,17 @@ def enrol_refused(course: Path, result: CollectResult) -> list:
                        safe_student_id(r.student) and r.student not in result.clashes})
     if not students:
         return []
+    import sys
+    import warnings
+
     from lr_course.grading.nbgrader_glue import gradebook
+    # nbgrader runs `alembic` from PATH when it creates a gradebook: this environment's own
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
     try:
-        with gradebook(course) as gb:
+        with warnings.catch_warnings(), gradebook(course) as gb:
+            warnings.filterwarnings("ignore", module="sqlalchemy")
             for student in students:
                 gb.update_or_create_student(student)
     except Exception as exc:  # noqa: BLE001 - the log still holds every refusal

@@ -362,18 +362,19 @@ def detect(listing: dict, assignment: str) -> str:
                  and not any(_skipped(x) for x in p)]
     for prefix in {(), _wrapper(listing)}:
         n = len(prefix)
+        found = {layout: 0 for layout in LAYOUTS}
         for p in notebooks:
             if len(p) <= n or p[:n] != prefix:
                 continue
-            head = p[n]
-            deep = len(p) > n + 1
+            head, deep = p[n], len(p) > n + 1
             for layout in LAYOUTS:
                 if layout == "folders":
-                    hit = deep and len(p) <= n + 3
+                    found[layout] += deep and len(p) <= n + 3
                 else:
-                    hit = _matches(layout, head, deep)
-                    hit = hit and (layout == "moodle" or not deep)
-                counts[layout] += hit
+                    found[layout] += _matches(layout, head, deep) and (
+                        layout == "moodle" or not deep)
+        for layout in LAYOUTS:
+            counts[layout] = max(counts[layout], found[layout])
     best = max(LAYOUTS, key=lambda layout: (counts[layout], layout != "folders"))
     if counts[best] == 0:
         shown = ", ".join("/".join(p) for p in sorted(notebooks)[:3]) or "none"
