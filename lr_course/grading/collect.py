@@ -573,20 +573,24 @@ def collect(course: Path, assignment: str, source: Path | None = None, inbound: 
     return result
 
 
+def _with_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: this environment's."""
+    import sys
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
 def enrol_refused(course: Path, result: CollectResult) -> list:
     """Add each refused student with a valid id (not a clash) to the course's gradebook."""
     students = sorted({r.student for r in result.refused if r.student and
                        safe_student_id(r.student) and r.student not in result.clashes})
     if not students:
         return []
-    import sys
     import warnings
 
     from lr_course.grading.nbgrader_glue import gradebook
-    # nbgrader runs `alembic` from PATH when it creates a gradebook: this environment's own
-    bindir = os.path.dirname(sys.executable)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    _with_tools_on_path()
     try:
         with warnings.catch_warnings(), gradebook(course) as gb:
             warnings.filterwarnings("ignore", module="sqlalchemy")

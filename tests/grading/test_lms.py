@@ -29,12 +29,24 @@ JAN10 = (2026, 1, 10, 9, 0, 0)
 JAN11 = (2026, 1, 11, 18, 30, 2)
 
 
+@pytest.fixture(scope="session")
+def empty_gradebook(tmp_path_factory):
+    """An empty nbgrader gradebook, made once: nbgrader takes seconds to create one."""
+    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
+    collecting._with_tools_on_path()
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{path}", "lr-course"):
+        pass
+    return path
+
+
 @pytest.fixture
-def course(tmp_path):
+def course(tmp_path, empty_gradebook):
     dest = tmp_path / "course"
     dest.mkdir()
     shutil.copy(COURSE / "nbgrader_config.py", dest)
     shutil.copytree(COURSE / "source", dest / "source")
+    shutil.copy(empty_gradebook, dest / "gradebook.db")
     return dest
 
 
@@ -290,7 +302,7 @@ def test_a_bad_roster_is_an_error_exit_2_with_nothing_written(course, tmp_path, 
     assert run_cli(course, canvas_zip(tmp_path), "--roster", roster) == 2
     assert message in capsys.readouterr().err
     assert not (course / "submitted").exists() and not (course / "collect_log").exists()
-    assert not (course / "gradebook.db").exists()
+    assert gradebook_students(course) == []
 
 
 # -- student ids ---------------------------------------------------------------------------
@@ -348,7 +360,7 @@ def test_ids_that_look_alike_are_both_refused_as_a_clash(course, tmp_path, first
     assert len(result["refused"]) == 2
     assert all(r["reason"].startswith("clash: ") for r in result["refused"])
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["bo"]
-    assert not (course / "gradebook.db").exists() or gradebook_students(course) == []
+    assert gradebook_students(course) == []          # neither id is trusted with a row
 
 
 def test_an_id_that_mirrors_one_already_submitted_is_refused(course, tmp_path):
@@ -361,3 +373,45 @@ def test_an_id_that_mirrors_one_already_submitted_is_refused(course, tmp_path):
     result = glue.collect(course, ASSIGNMENT, lms)
     assert result["collected"] == [] and "submitted/Ann" in result["refused"][0]["reason"]
     assert taken(course, "Ann") == NOTEBOOK
+
+
+# -- end to end: collect, grade, export ----------------------------------------------------
+
+def test_times_from_each_lms_reach_the_gradebook_and_refusals_the_export(tmp_path,
+                                                                        tmp_path_factory):
+    import csv
+    from datetime import datetime
+
+    from lr_course.grading.batch import grade_assignment
+    from lr_course.grading.inprocess import InProcess
+
+    from .course_fixture import course_copy, solution_notebook
+    course = course_copy(tmp_path_factory, tmp_path / "course")
+    answer = json.dumps(solution_notebook(course, ASSIGNMENT)).encode()
+    b = "PS2_alee_attempt_2026-01-12-10-15-30"
+    sources = {
+        "canvas": [("leeann_late_4211_90001_ps2_adaptive-1.ipynb", answer, JAN10),
+                   ("diazcy_4213_90003_Untitled.ipynb", answer, JAN10),
+                   ("diazcy_4213_90003_draft.ipynb", answer, JAN10)],
+        "moodle": [("Bo Chen_102_assignsubmission_file_/ps2_adaptive.ipynb", answer, JAN11)],
+        "blackboard": [(f"{b}_ps2_adaptive.ipynb", answer, JAN10),
+                       (f"{b}.txt", receipt("Ann Lee", "alee", "2026-01-12 10:15:30 UTC",
+                                            [("ps2_adaptive.ipynb",
+                                              f"{b}_ps2_adaptive.ipynb")]), JAN10)],
+    }
+    for layout, members in sources.items():
+        result = glue.collect(course, ASSIGNMENT, make_zip(tmp_path / f"{layout}.zip", members))
+        assert result["layout"] == layout
+    report = grade_assignment(course, ASSIGNMENT, workers=1, progress=False,
+                              sandbox=InProcess())
+    assert sorted(report.results) == ["102", "4211", "alee"]
+    with glue.gradebook(course) as gb:
+        times = {s: gb.find_submission(ASSIGNMENT, s).timestamp for s in report.results}
+        scores = {s: gb.find_submission(ASSIGNMENT, s).score for s in report.results}
+    assert times == {"4211": datetime(*JAN10), "102": datetime(*JAN11),
+                     "alee": datetime(2026, 1, 12, 10, 15, 30)}
+    assert all(score > 0 for score in scores.values())
+    with open(glue.export(course, tmp_path / "grades.csv"), newline="") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert float(rows["4213"]["score"]) == 0.0 and rows["4213"]["timestamp"] == ""
+    assert rows["4211"]["timestamp"].startswith("2026-01-10 09:00:00")
