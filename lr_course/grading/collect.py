@@ -312,12 +312,15 @@ def _collect_listing(course: Path, result: CollectResult, listing: dict, read,
             if claimed is None:
                 result.refused.append(Refusal("", hand.where, f"not in the roster "
                                               f"({described})", hand.key))
+                result.ignored += [(f.where, "refused with its hand-in") for f in hand.files]
                 continue
         claims.append((claimed, hand, described))
     clashes = _clashes(course, [c for c, _, _ in claims])
     for claimed, hand, described in claims:
         problem = student_id_problem(claimed)
         valid = "" if problem else student_id(claimed)
+        if claimed in clashes or problem:
+            result.ignored += [(f.where, "refused with its hand-in") for f in hand.files]
         if claimed in clashes:
             if valid:
                 result.clashes.add(valid)

@@ -409,7 +409,19 @@ def parse(layout: str, listing: dict, assignment: str, read_small=None) -> Parse
             best = (taken, parsed)
         if layout == "folders" and prefix == () and _single_student(listing, assignment):
             break
-    return best[1]
+    parsed = best[1]
+    # every notebook is accounted for: in a hand-in, a stray, or passed over with a reason
+    seen = {f.parts for h in parsed.handins for f in h.files}
+    seen |= {tuple(w.split("/")) for w, _ in parsed.strays + parsed.ignored}
+    for parts, entry in sorted(listing.items()):
+        if entry[0] == "dir" or not _is_notebook(parts[-1]) or parts in seen:
+            continue
+        if any(_skipped(p) for p in parts):
+            parsed.ignored.append(("/".join(parts), "hidden (a dot file or __MACOSX): not read"))
+        else:
+            parsed.strays.append(("/".join(parts), f"not where a {layout} download puts a "
+                                                  "hand-in"))
+    return parsed
 
 
 def _single_student(listing: dict, assignment: str) -> bool:
