@@ -32,8 +32,10 @@ folders    ``<student>/<assignment>/*.ipynb`` or ``<student>/*.ipynb`` (maybe in
 A layout is recognised by how many notebooks its pattern names (:func:`detect`); none ->
 an error naming every pattern looked for. Times: zip members carry a time without a zone
 (Canvas and Moodle write the submission's), a receipt its "Date Submitted"; a time without
-a zone is taken as UTC. Without a roster the key (never a display name) becomes the student
-id.
+a zone is taken as UTC. Two copies of the assignment's notebook are decided by these times
+(the latest wins); an unpacked folder's modification times depend on the tool that
+unpacked it and never decide (the copies are then ambiguous), Blackboard's attempt stamps
+do. Without a roster the key (never a display name) becomes the student id.
 
 >>> canvas_name("leeann_late_4211_90001_ps2_adaptive-1.ipynb")[:4]
 ('leeann', True, '4211', '90001')

@@ -415,3 +415,18 @@ def test_times_from_each_lms_reach_the_gradebook_and_refusals_the_export(tmp_pat
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     assert float(rows["4213"]["score"]) == 0.0 and rows["4213"]["timestamp"] == ""
     assert rows["4211"]["timestamp"].startswith("2026-01-10 09:00:00")
+
+
+def test_exchange_ids_that_look_alike_are_both_refused(course, tmp_path, monkeypatch):
+    inbound = tmp_path / "inbound"
+    inbound.mkdir()
+    monkeypatch.setattr(glue, "exchange_inbound", lambda c: inbound)
+    for student in ("ann", "Ann", "bo"):
+        folder = inbound / f"{student}+{ASSIGNMENT}+2026-01-10 09:00:00.000000 UTC+x"
+        folder.mkdir()
+        (folder / f"{ASSIGNMENT}.ipynb").write_bytes(NOTEBOOK)
+    result = glue.collect(course, ASSIGNMENT)
+    assert result["collected"] == ["bo"]
+    assert stamp(course, "bo") == "2026-01-10 09:00:00.000000 UTC"
+    assert sorted(r["student"] for r in result["refused"]) == ["Ann", "ann"]
+    assert all(r["reason"].startswith("clash") for r in result["refused"])
