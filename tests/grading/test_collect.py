@@ -19,7 +19,6 @@ from lr_course.grading import collect as collecting
 from lr_course.grading import nbgrader_glue as glue
 
 from .course_fixture import AUTOGRADER as COURSE
-from .test_lms import empty_gradebook  # noqa: F401 - a fixture
 
 ASSIGNMENT = "ps1_schedules"
 STAMP = "2026-01-01 12:00:00.000000 UTC"

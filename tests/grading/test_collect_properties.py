@@ -19,7 +19,6 @@ from lr_course.grading import collect as collecting
 from lr_course.grading.submission import GradingError
 
 from .course_fixture import AUTOGRADER as COURSE
-from .test_lms import empty_gradebook  # noqa: F401 - a fixture
 
 ASSIGNMENT = "ps2_adaptive"
 NOTEBOOK = (COURSE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
@@ -56,7 +55,7 @@ def _written(course: Path) -> set:
             if not p.is_dir() and p.relative_to(course).parts[0] not in ("source",)}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(members=MEMBERS)
 def test_collect_writes_only_submissions_and_accounts_for_every_notebook(members,

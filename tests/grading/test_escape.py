@@ -195,7 +195,7 @@ def test_the_notebook_formgrader_shows_runs_nothing_the_student_wrote():
     assert "pwned1" in body   # still shown to the instructor, as text
 
 
-def test_cli_prints_collect_refusals_inert(tmp_path, capsys):
+def test_cli_prints_collect_refusals_inert(tmp_path, capsys, empty_gradebook):
     from lr_course import cli
     from .course_fixture import AUTOGRADER
     import shutil
@@ -203,6 +203,7 @@ def test_cli_prints_collect_refusals_inert(tmp_path, capsys):
     course.mkdir()
     shutil.copy(AUTOGRADER / "nbgrader_config.py", course)
     shutil.copytree(AUTOGRADER / "source", course / "source")
+    shutil.copy(empty_gradebook, course / "gradebook.db")   # refused students get a row
     lms = tmp_path / "lms"
     (lms / ("x\x1b[2K\rFLAGGED bob")).mkdir(parents=True)
     (lms / "mal").mkdir()

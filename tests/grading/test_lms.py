@@ -29,17 +29,6 @@ JAN10 = (2026, 1, 10, 9, 0, 0)
 JAN11 = (2026, 1, 11, 18, 30, 2)
 
 
-@pytest.fixture(scope="session")
-def empty_gradebook(tmp_path_factory):
-    """An empty nbgrader gradebook, made once: nbgrader takes seconds to create one."""
-    path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
-    collecting._with_tools_on_path()
-    from nbgrader.api import Gradebook
-    with Gradebook(f"sqlite:///{path}", "lr-course"):
-        pass
-    return path
-
-
 @pytest.fixture
 def course(tmp_path, empty_gradebook):
     dest = tmp_path / "course"
