@@ -23,8 +23,9 @@ student-controlled data read by the instructor's account, so collecting
   Blackboard receipt's, a file's modification time) in nbgrader's ``timestamp.txt``;
 * records every refusal as a :class:`Refusal` (student, where, reason, LMS key), returned
   in a :class:`CollectResult` and kept in ``collect_log/<assignment>.json`` in the course,
-  where the report (and the gradebook or the export) can show it; a refused student with
-  a valid id is added to the gradebook, so nbgrader's export shows a 0 for them.
+  where the report (and the gradebook or the export) can show it; each of
+  :func:`refused_students` is added to the gradebook (by
+  :func:`lr_course.grading.nbgrader_glue.collect`), so nbgrader's export shows a 0.
 
 >>> safe_student_id("ann") and not safe_student_id("../ben") and not safe_student_id("a\\x1b[2K")
 True
@@ -52,8 +53,8 @@ from lr_course.grading.student_ids import (clash_key, safe_student_id, student_i
 from lr_course.grading.submission import (MAX_NOTEBOOK_BYTES, GradingError, identify,
                                           read_notebook)
 
-__all__ = ["Refusal", "CollectResult", "collect", "collect_exchange", "collect_folder",
-           "collect_zip", "safe_student_id", "student_id", "student_id_problem", "read_log",
+__all__ = ["Refusal", "CollectResult", "collect_source", "collect_folder", "collect_zip",
+           "refused_students", "safe_student_id", "student_id", "student_id_problem", "read_log",
            "MAX_MEMBERS", "MAX_TOTAL_BYTES"]
 
 MAX_MEMBERS = 20_000              # files in one zip or folder (a class of a thousand, and more)
@@ -432,18 +433,9 @@ def collect_zip(course: Path, assignment: str, archive: Path, layout: str | None
         return _collect_listing(Path(course), result, listing, read, layout, roster)
 
 
-def collect_exchange(course: Path, assignment: str, inbound: Path) -> CollectResult:
-    """Collect each student's latest exchange submission (:mod:`lr_course.grading.inbound`)."""
-    from lr_course.grading.inbound import collect_inbound
-    return collect_inbound(course, assignment, inbound)
-
-
-def collect(course: Path, assignment: str, source: Path | None = None, inbound: Path | None = None,
-            layout: str | None = None, roster=None) -> CollectResult:
-    """Collect from ``source`` (a zip or a folder) or, when None, from ``inbound``.
-
-    The result is kept in the collect log, and each refused student with a valid id is
-    added to the gradebook (so that nbgrader's export and the report show a 0).
+def collect_source(course: Path, assignment: str, source: Path, layout: str | None = None,
+                   roster=None) -> CollectResult:
+    """Collect from ``source``, a zip or a folder (nbgrader's exchange: :mod:`.inbound`).
 
     Raises:
         GradingError: a source that is not a zip or a folder, a layout that matches nothing.
@@ -451,55 +443,20 @@ def collect(course: Path, assignment: str, source: Path | None = None, inbound: 
     """
     if layout is not None and layout not in lms.LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(lms.LAYOUTS)}, got {layout!r}")
-    course = Path(course)
-    if source is None:
-        if layout is not None or roster is not None:
-            raise GradingError("--layout and --roster apply to a zip or a folder, not to "
-                               "nbgrader's exchange")
-        result = collect_exchange(course, assignment, inbound)
-    else:
-        source = Path(source)
-        if source.is_symlink() or not source.exists():
-            raise GradingError(f"no such file or folder (links are not followed): {source}")
-        if source.is_file():
-            if not zipfile.is_zipfile(source):
-                raise GradingError(f"{source} is neither a folder nor a zip file")
-            result = collect_zip(course, assignment, source, layout, roster)
-        else:
-            result = collect_folder(course, assignment, source, layout, roster)
-    enrol_refused(course, result)
-    write_log(course, result)
-    return result
+    course, source = Path(course), Path(source)
+    if source.is_symlink() or not source.exists():
+        raise GradingError(f"no such file or folder (links are not followed): {source}")
+    if source.is_file():
+        if not zipfile.is_zipfile(source):
+            raise GradingError(f"{source} is neither a folder nor a zip file")
+        return collect_zip(course, assignment, source, layout, roster)
+    return collect_folder(course, assignment, source, layout, roster)
 
 
-def _with_tools_on_path() -> None:
-    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: this environment's."""
-    import sys
-    bindir = os.path.dirname(sys.executable)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-
-
-def enrol_refused(course: Path, result: CollectResult) -> list:
-    """Add each refused student with a valid id (not a clash) to the course's gradebook."""
-    students = sorted({r.student for r in result.refused if r.student and
-                       safe_student_id(r.student) and r.student not in result.clashes})
-    if not students:
-        return []
-    import warnings
-
-    from lr_course.grading.nbgrader_glue import gradebook
-    _with_tools_on_path()
-    try:
-        with warnings.catch_warnings(), gradebook(course) as gb:
-            warnings.filterwarnings("ignore", module="sqlalchemy")
-            for student in students:
-                gb.update_or_create_student(student)
-    except Exception as exc:  # noqa: BLE001 - the log still holds every refusal
-        result.notes.append(f"the refused students could not be added to the gradebook "
-                            f"({type(exc).__name__}: {str(exc)[:200]})")
-        return []
-    return students
+def refused_students(result: CollectResult) -> list:
+    """The refused students to add to the gradebook: a valid id, and not part of a clash."""
+    return sorted({r.student for r in result.refused if r.student and
+                   safe_student_id(r.student) and r.student not in result.clashes})
 
 
 # -- the record of refusals -------------------------------------------------------------

@@ -7,8 +7,8 @@ account (a course run from one account); its notebooks must be regular files of 
 owner. The student id passes :func:`~lr_course.grading.student_ids.student_id_problem`;
 ids that look alike are refused as a clash; the notebook is chosen by the assignment's name
 (:func:`lr_course.grading.lms.choose`); the exchange's time stamp is kept as
-``timestamp.txt``. :func:`lr_course.grading.collect.collect` calls this for a collect with
-no source.
+``timestamp.txt``. :func:`lr_course.grading.nbgrader_glue.collect` calls this for a
+collect with no source.
 """
 
 from __future__ import annotations

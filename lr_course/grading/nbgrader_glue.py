@@ -142,9 +142,45 @@ def collect(course, assignment, source=None, layout=None, roster=None) -> dict:
     from lr_course.grading import collect as collecting
     course = find_course(course)
     _check_assignment(course, assignment)
-    inbound = exchange_inbound(course) if source is None else None
-    return collecting.collect(course, assignment, source, inbound=inbound, layout=layout,
-                              roster=roster).to_dict()
+    if source is None:
+        if layout is not None or roster is not None:
+            raise GradingError("--layout and --roster apply to a zip or a folder, not to "
+                               "nbgrader's exchange")
+        from lr_course.grading.inbound import collect_inbound
+        result = collect_inbound(course, assignment, exchange_inbound(course))
+    else:
+        result = collecting.collect_source(course, assignment, source, layout, roster)
+    _enrol(course, result)
+    collecting.write_log(course, result)
+    return result.to_dict()
+
+
+def _with_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: this environment's."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _enrol(course, result) -> list:
+    """Give each refused student a gradebook row (a 0 in the export); a failure is a note."""
+    import warnings
+
+    from lr_course.grading.collect import refused_students
+    students = refused_students(result)
+    if not students:
+        return []
+    _with_tools_on_path()
+    try:
+        with warnings.catch_warnings(), gradebook(course) as gb:
+            warnings.filterwarnings("ignore", module="sqlalchemy")
+            for student in students:
+                gb.update_or_create_student(student)
+    except Exception as exc:  # noqa: BLE001 - the log still holds every refusal
+        result.notes.append(f"the refused students could not be added to the gradebook "
+                            f"({type(exc).__name__}: {str(exc)[:200]})")
+        return []
+    return students
 
 
 def refusals(course, assignment) -> list:

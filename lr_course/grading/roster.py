@@ -3,7 +3,7 @@
 The roster is a CSV file with a header row. Columns (any order, other columns ignored):
 
 * ``student_id`` (required): the nbgrader student id, checked by
-  :func:`lr_course.grading.collect.student_id_problem`;
+  :func:`lr_course.grading.student_ids.student_id_problem`;
 * ``lms_id``: the LMS's own key: the Canvas user id, the Moodle participant id, the
   Blackboard username (or, for plain folders, the folder name);
 * ``name``: the LMS's name for the student: Canvas's ``lastnamefirstname`` part of the file
@@ -29,6 +29,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lr_course.grading.student_ids import student_id_problem
 from lr_course.grading.submission import GradingError
 
 __all__ = ["Roster", "RosterError", "load_roster", "fold_name"]
@@ -75,7 +76,6 @@ class Roster:
             RosterError: a missing column, an empty key, a key or student id given twice,
                 an invalid student id.
         """
-        from lr_course.grading.collect import student_id_problem
         reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
         columns = [c.strip() for c in reader.fieldnames or []]
         reader.fieldnames = columns

@@ -9,7 +9,7 @@ def empty_gradebook(tmp_path_factory):
     (it runs alembic); a test copies it into its course."""
     from nbgrader.api import Gradebook
 
-    from lr_course.grading.collect import _with_tools_on_path
+    from lr_course.grading.nbgrader_glue import _with_tools_on_path
     path = tmp_path_factory.mktemp("gradebook") / "gradebook.db"
     _with_tools_on_path()
     with Gradebook(f"sqlite:///{path}", "lr-course"):

@@ -2,8 +2,7 @@
 
 For any zip (names drawn from path pieces, LMS-shaped pieces, separators, control and
 invisible characters), collect either refuses the whole zip with a GradingError before
-writing anything, or returns; it never writes outside ``submitted/``, the collect log and
-the gradebook; each notebook member is taken, refused or passed over with a reason; and a
+writing anything, or returns; it never writes outside ``submitted/``; each notebook member is taken, refused or passed over with a reason; and a
 taken notebook is that member's bytes.
 """
 
@@ -74,12 +73,12 @@ def test_collect_writes_only_submissions_and_accounts_for_every_notebook(members
         with zipfile.ZipFile(archive) as zf:
             stored = {i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()}
         try:
-            result = collecting.collect(course, ASSIGNMENT, archive)
+            result = collecting.collect_source(course, ASSIGNMENT, archive)
         except GradingError:
             assert _written(course) == before          # refused whole: nothing written
             return
         after = _written(course) - before
-        assert all(p.split("/")[0] in ("submitted", "collect_log") for p in after), after
+        assert all(p.split("/")[0] == "submitted" for p in after), after
         submitted = (course / "submitted").resolve()
         for p in (course / "submitted").rglob("*") if submitted.exists() else []:
             assert p.resolve().is_relative_to(submitted) and not p.is_symlink()
