@@ -2,7 +2,7 @@
 
     lr-course lab                         JupyterLab on the lessons
     lr-course release ps1_schedules       generate the student version and its checks file
-    lr-course collect ps1_schedules [ZIP|DIR]   submissions into submitted/<student>/...
+    lr-course collect ps1_schedules [ZIP|DIR] [--roster CSV]   hand-ins into submitted/
     lr-course grade ps1_schedules         autograde every submission into the gradebook
                    [--shard K/N | --merge] one slice per machine, then one merge
     lr-course feedback ps1_schedules      nbgrader generate_feedback
@@ -68,14 +68,30 @@ def _cmd_release(args):
 
 
 def _cmd_collect(args):
+    """Exit 0 when every hand-in was taken, 1 when any was refused (each printed)."""
     from lr_course.grading import nbgrader_glue as glue
     from lr_course.grading.escape import terminal
-    result = glue.collect(args.course, args.assignment, args.source)
-    print(f"collected {len(result['collected'])} submission(s) of {args.assignment}")
+    from lr_course.grading.roster import load_roster
+    roster = load_roster(args.roster) if args.roster else None   # bad roster: exit 2
+    result = glue.collect(args.course, args.assignment, args.source, layout=args.layout,
+                          roster=roster)
+    layout = f" ({result['layout']} layout)" if result["layout"] else ""
+    print(f"collected {len(result['collected'])} submission(s) of {args.assignment}{layout}")
+    late = [terminal(t["student"]) for t in result["taken"] if t.get("late")]
+    if late:
+        print(f"marked late by the LMS: {', '.join(late)}")
+    for note in result["notes"]:
+        print(f"note: {terminal(note, 300)}")
     for r in result["refused"]:
-        who = terminal(r["student"]) or "(no valid student id)"
+        who = terminal(r["student"]) or (f"LMS key {terminal(r['key'], 100)}" if r["key"]
+                                         else "(no valid student id)")
         print(f"refused {who} ({terminal(r['where'], 200)}): {terminal(r['reason'], 500)}",
               file=sys.stderr)
+    if result["refused"]:
+        print(f"{len(result['refused'])} hand-in(s) or file(s) refused: see "
+              f"collect_log/{terminal(args.assignment)}.json", file=sys.stderr)
+        return 1
+    return 0
 
 
 EXIT_FAILED = 1        # grading ran, but some hand-in was unreadable, missing or refused
@@ -235,8 +251,13 @@ def build_parser():
     p.add_argument("--force", action="store_true", help="release again over an earlier release")
     p.set_defaults(func=_cmd_release)
     p = course_command("collect", "bring submissions into submitted/<student>/<assignment>/")
-    p.add_argument("source", nargs="?", help="a zip or a folder of <student>/ folders "
-                   "(default: nbgrader's exchange)")
+    p.add_argument("source", nargs="?", help="an LMS's zip (Canvas, Moodle, Blackboard), a "
+                   "folder, or a zip of <student>/ folders (default: nbgrader's exchange)")
+    p.add_argument("--layout", choices=("canvas", "moodle", "blackboard", "folders"),
+                   default=None, help="how the source names hand-ins (default: detected)")
+    p.add_argument("--roster", metavar="CSV", default=None,
+                   help="CSV with student_id and lms_id and/or name columns: maps the LMS's "
+                        "ids or names to student ids; hand-ins not in it are refused")
     p.set_defaults(func=_cmd_collect)
     p = course_command("grade", "autograde every submission into the gradebook")
     p.add_argument("--student", action="append", help="grade only this student (repeatable)")

@@ -1,22 +1,31 @@
 """Bring students' notebooks into ``submitted/`` without trusting where they come from.
 
-Three sources: nbgrader's exchange (``inbound/<student>+<assignment>+<timestamp>[+x]/``),
-a folder and a zip file (one folder per student, as an LMS exports them). Each is
+Sources: nbgrader's exchange (``inbound/<student>+<assignment>+<timestamp>[+x]/``), and a
+zip file or a folder exported by an LMS (Canvas, Moodle, Blackboard) or laid out as one
+folder per student; :mod:`lr_course.grading.lms` reads who handed in what from the names
+(layouts detected, or forced with ``layout=``), and a roster
+(:mod:`lr_course.grading.roster`) maps the LMS's keys to student ids. Each source is
 student-controlled data read by the instructor's account, so collecting
 
 * never follows a symbolic link (every file is opened with ``O_NOFOLLOW`` and checked to
   be a regular file with ``fstat``; a link is refused, not copied);
-* refuses a submission that is not the student's own: a student id must be a plain name
-  (no path, no control character), and an exchange folder and its files must be owned by
-  that student's account (or, where the student has no account on the machine, by the
-  grader's own: a course run from one account);
+* refuses a submission that is not the student's own: a student id must pass
+  :func:`~lr_course.grading.student_ids.student_id_problem` (ids that differ only by case,
+  Unicode form or an invisible character are a clash: both refused), and an exchange
+  folder and its files must be owned by that student's account (or, where the student has
+  no account on the machine, by the grader's own: a course run from one account);
 * checks sizes and counts before writing anything: a zip's members are counted and their
   declared sizes added up from its directory first, and a member is then read with a cap
   of its declared size, so a small zip that would expand to gigabytes is refused with
   nothing written; a folder or an exchange entry is measured with ``lstat`` the same way;
-* records every refusal as a :class:`Refusal` (student, where, reason), returned in a
-  :class:`CollectResult` and kept in ``collect_log/<assignment>.json`` in the course, where
-  the report (and the gradebook or the export) can show it.
+* takes the assignment's notebook by its name (:func:`lr_course.grading.lms.choose`) and
+  keeps the time it was handed in (the exchange's time stamp, a zip member's time, a
+  Blackboard receipt's, a file's modification time) in nbgrader's ``timestamp.txt``;
+* records every refusal as a :class:`Refusal` (student, where, reason, LMS key), returned
+  in a :class:`CollectResult` and kept in ``collect_log/<assignment>.json`` in the course,
+  where the report (and the gradebook or the export) can show it; each of
+  :func:`refused_students` is added to the gradebook (by
+  :func:`lr_course.grading.nbgrader_glue.collect`), so nbgrader's export shows a 0.
 
 >>> safe_student_id("ann") and not safe_student_id("../ben") and not safe_student_id("a\\x1b[2K")
 True
@@ -31,41 +40,37 @@ import shutil
 import stat
 import tempfile
 import time
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
+from lr_course.grading import lms
+from lr_course.grading.student_ids import (clash_key, safe_student_id, student_id,
+                                           student_id_problem)
 from lr_course.grading.submission import (MAX_NOTEBOOK_BYTES, GradingError, identify,
                                           read_notebook)
 
-try:
-    import pwd
-except ImportError:  # pragma: no cover - not on Windows
-    pwd = None
-
-__all__ = ["Refusal", "CollectResult", "collect_exchange", "collect_folder", "collect_zip",
-           "safe_student_id", "read_log", "MAX_MEMBERS", "MAX_TOTAL_BYTES"]
+__all__ = ["Refusal", "CollectResult", "collect_source", "collect_folder", "collect_zip",
+           "refused_students", "safe_student_id", "student_id", "student_id_problem", "read_log",
+           "MAX_MEMBERS", "MAX_TOTAL_BYTES"]
 
 MAX_MEMBERS = 20_000              # files in one zip or folder (a class of a thousand, and more)
 MAX_TOTAL_BYTES = 2 << 30         # everything one collect may read
 MAX_MEMBER_BYTES = MAX_NOTEBOOK_BYTES
-_STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
-_STAMP = "%Y-%m-%d %H:%M:%S.%f UTC"
-
-
-def safe_student_id(name: str) -> bool:
-    """Whether ``name`` can be a student id: letters, digits and ``._@+-``, not first."""
-    return isinstance(name, str) and _STUDENT_ID.fullmatch(name) is not None
+_STAMP = "%Y-%m-%d %H:%M:%S.%f UTC"    # nbgrader's timestamp.txt, in UTC
 
 
 @dataclass
 class Refusal:
     """One thing collect did not take, and why (for the gradebook, the report, the export)."""
 
-    student: str          # the claimed student id, shown escaped ("" when there is none)
+    student: str          # the student id, when one is known and valid ("" otherwise)
     where: str            # the folder, zip member or exchange entry, relative to its source
     reason: str           # a sentence for the instructor
+    key: str = ""         # the LMS's key for the hand-in (user id, username, name)
 
 
 @dataclass
@@ -75,18 +80,25 @@ class CollectResult:
     assignment: str
     collected: list = field(default_factory=list)
     refused: list = field(default_factory=list)       # of Refusal
+    layout: str = ""
+    taken: list = field(default_factory=list)         # {student, where, time, late, key}
+    ignored: list = field(default_factory=list)       # [where, why]: files passed over
+    notes: list = field(default_factory=list)         # e.g. "the latest attempt is taken"
+    clashes: set = field(default_factory=set)         # ids refused as a clash (no row)
 
     @property
     def skipped(self) -> dict:
         """``{student: reason}``, one line per student (the first reason)."""
         out = {}
         for r in self.refused:
-            out.setdefault(r.student or r.where, r.reason)
+            out.setdefault(r.student or r.key or r.where, r.reason)
         return out
 
     def to_dict(self) -> dict:
-        return {"assignment": self.assignment, "collected": list(self.collected),
-                "refused": [asdict(r) for r in self.refused], "skipped": self.skipped}
+        return {"assignment": self.assignment, "layout": self.layout,
+                "collected": list(self.collected), "taken": list(self.taken),
+                "refused": [asdict(r) for r in self.refused], "skipped": self.skipped,
+                "ignored": [list(i) for i in self.ignored], "notes": list(self.notes)}
 
 
 # -- reading without following links ---------------------------------------------------
@@ -126,26 +138,6 @@ def _read_regular(path: Path, cap: int, uid: int | None = None) -> bytes:
         os.close(fd)
 
 
-def _owner_problem(st: os.stat_result, student: str) -> str:
-    """'' when ``st`` (a folder's lstat) belongs to ``student``, else why not."""
-    if pwd is None:
-        return ""
-    try:
-        owner = pwd.getpwuid(st.st_uid).pw_name
-    except KeyError:
-        owner = f"uid {st.st_uid}"
-    if owner == student:
-        return ""
-    try:
-        pwd.getpwnam(student)
-        has_account = True
-    except KeyError:
-        has_account = False
-    if not has_account and st.st_uid == os.geteuid():
-        return ""   # one account runs the whole course (students have none on this machine)
-    return f"is owned by {owner}, not by the student {student}: not the student's own"
-
-
 # -- one student's notebook, checked and written ---------------------------------------
 
 def _known(course: Path) -> dict:
@@ -155,16 +147,25 @@ def _known(course: Path) -> dict:
     return {a: set(found.source(a).tests) for a in found.assignments()}
 
 
-def _accept(course: Path, assignment: str, student: str, data: bytes, name: str,
-            timestamp: str) -> None:
+def _notebook_name(course: Path, assignment: str) -> str:
+    from lr_course.grading.course import Course
+    return Course(Path(course)).notebook_name(assignment)
+
+
+_PLAIN_FILE = re.compile(r"[\w .()+,-]{1,120}\.ipynb")
+
+
+def _accept(course: Path, assignment: str, notebook: str, student: str, data: bytes,
+            name: str, timestamp: str) -> None:
     """Check ``data`` is a notebook of ``assignment``; write it to submitted/ (or raise)."""
     with tempfile.TemporaryDirectory() as tmp:
-        probe = Path(tmp) / Path(name).name
+        shown = Path(name.replace("\\", "/")).name
+        probe = Path(tmp) / (shown if _PLAIN_FILE.fullmatch(shown) else "submission.ipynb")
         probe.write_bytes(data)
         nb, _ = read_notebook(probe)
         found = identify(nb, probe, _known(course))
         if found != assignment:
-            raise GradingError(f"{Path(name).name} is a notebook of {found}")
+            raise GradingError(f"{shown} is a notebook of {found}")
     submitted = course / "submitted"
     for folder in (submitted, submitted / student):
         if folder.is_symlink():
@@ -175,7 +176,7 @@ def _accept(course: Path, assignment: str, student: str, data: bytes, name: str,
         staging.unlink()
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    (staging / f"{assignment}.ipynb").write_bytes(data)
+    (staging / f"{notebook}.ipynb").write_bytes(data)
     (staging / "timestamp.txt").write_text(timestamp)
     if dest.is_symlink() or dest.is_file():
         dest.unlink()
@@ -184,46 +185,138 @@ def _accept(course: Path, assignment: str, student: str, data: bytes, name: str,
     staging.rename(dest)
 
 
-def _take(result: CollectResult, course: Path, student: str, where: str, notebooks: dict,
-          reader, timestamp: str):
-    """Collect one student's folder: ``notebooks`` maps a name to its (kind, size)."""
-    if not safe_student_id(student):
-        result.refused.append(Refusal("", where, "the folder name is not a plain student id "
-                                      "(letters, digits and ._@+- only)"))
+def _stamp(when: datetime | None) -> str:
+    """nbgrader's timestamp.txt text for ``when`` (naive = UTC), or now."""
+    if when is None:
+        when = datetime.now(timezone.utc).replace(tzinfo=None)
+    return when.strftime(_STAMP)
+
+
+def _clashes(course: Path, claimed: list) -> dict:
+    """``{id: reason}`` for each claimed id another claim (or a submitted/ folder) mirrors.
+
+    Ids are compared by :func:`~lr_course.grading.student_ids.clash_key`; an exact repeat
+    of a folder already in ``submitted/`` is that student collected again, not a clash.
+    """
+    groups = {}
+    for name in claimed:
+        key = clash_key(unicodedata.normalize("NFC", name))
+        if key:
+            groups.setdefault(key, []).append(name)
+    existing = {}
+    submitted = Path(course) / "submitted"
+    if submitted.is_dir() and not submitted.is_symlink():
+        for entry in os.scandir(submitted):
+            existing.setdefault(clash_key(entry.name), []).append(entry.name)
+    out = {}
+    for key, names in groups.items():
+        others = [n for n in existing.get(key, []) if n not in
+                  {unicodedata.normalize("NFC", m) for m in names}]
+        if len(names) > 1 or others:
+            every = sorted(set(names)) + [f"submitted/{n}" for n in sorted(others)]
+            for name in names:
+                out[name] = ("clash: " + " and ".join(repr(n) for n in every) +
+                             " differ only by case, Unicode form or an invisible character; "
+                             "none is taken (fix the ids, or give a roster)")
+    return out
+
+
+def _take(result: CollectResult, course: Path, notebook: str, student: str,
+          hand: lms.HandIn, read) -> None:
+    """Collect one hand-in under ``student`` (a valid id), or record why not."""
+    key = hand.key if hand.key != student else ""
+    links = [f for f in hand.files if f.kind == "symlink"]
+    for f in links:
+        result.refused.append(Refusal(student, f.where, "a symbolic link (never followed)", key))
+    try:
+        chosen, passed, notes = lms.choose(hand, notebook)
+    except lms.Ambiguous as exc:
+        reason = str(exc)
+        if reason == "no notebook found":
+            if links:
+                return
+            others = sorted(f.name or f.parts[-1] for f in hand.files)
+            if others:
+                reason += f" (found: {', '.join(others[:5])})"
+        result.refused.append(Refusal(student, hand.where, reason, key))
+        result.ignored += [(f.where, "not taken: " + reason[:80]) for f in hand.files
+                           if f.kind != "symlink"]
         return
-    assignment = result.assignment
-    links = [n for n, (kind, _) in notebooks.items() if kind == "symlink"]
-    for name in links:
-        result.refused.append(Refusal(student, f"{where}/{name}",
-                                      "a symbolic link (never followed)"))
-    regular = {n: size for n, (kind, size) in notebooks.items() if kind == "file"}
-    if not regular:
-        if not links:
-            result.refused.append(Refusal(student, where, "no notebook found"))
-        return
-    name = f"{assignment}.ipynb" if f"{assignment}.ipynb" in regular else sorted(regular)[0]
-    if regular[name] > MAX_MEMBER_BYTES:
-        result.refused.append(Refusal(student, f"{where}/{name}",
-                                      f"{regular[name] >> 20} MiB, more than the "
-                                      f"{MAX_MEMBER_BYTES >> 20} MiB a notebook may have"))
+    result.ignored += [(f.where, why) for f, why in passed]
+    result.notes += [f"{student}: {note}" for note in notes]
+    if chosen.size > MAX_MEMBER_BYTES:
+        result.refused.append(Refusal(student, chosen.where,
+                                      f"{chosen.size >> 20} MiB, more than the "
+                                      f"{MAX_MEMBER_BYTES >> 20} MiB a notebook may have", key))
         return
     try:
-        data = reader(name)
-        _accept(course, assignment, student, data, name, timestamp)
-    except GradingError as exc:
-        result.refused.append(Refusal(student, f"{where}/{name}", str(exc)))
+        data = read(chosen.parts, MAX_MEMBER_BYTES)
+        _accept(course, result.assignment, notebook, student, data, chosen.name or
+                chosen.parts[-1], _stamp(chosen.when))
+    except (GradingError, OSError, UnicodeError) as exc:
+        result.refused.append(Refusal(student, chosen.where, str(exc)[:500], key))
         return
     result.collected.append(student)
+    result.taken.append({"student": student, "where": chosen.where, "key": hand.key,
+                         "time": _stamp(chosen.when) if chosen.when else "",
+                         "late": hand.late})
 
 
-def _now_stamp() -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S.000000 UTC", time.gmtime())
+def _collect_listing(course: Path, result: CollectResult, listing: dict, read,
+                     layout: str | None, roster, file_times: bool = True) -> CollectResult:
+    """Read ``listing`` in its layout, map each hand-in to a student, and take each.
+
+    ``file_times``: whether the listing's times may choose between two copies of a
+    notebook (a zip's member times: yes; an unpacked folder's modification times, which
+    depend on the tool that unpacked it: no, only Blackboard's attempt stamps do).
+    """
+    assignment = result.assignment
+    notebook = _notebook_name(course, assignment)
+    result.layout = layout or lms.detect(listing, assignment)
+    parsed = lms.parse(result.layout, listing, assignment, read_small=read)
+    result.ignored += parsed.ignored
+    for where, why in parsed.strays:
+        result.refused.append(Refusal("", where, why))
+    claims = []
+    for hand in parsed.handins:
+        hand.times_decide = hand.times_decide and file_times
+        described = f"{hand.layout} key {hand.key!r}" + (f", name {hand.name!r}"
+                                                           if hand.name else "")
+        claimed = hand.key
+        if roster is not None:
+            claimed = roster.lookup(hand.key, [hand.name])
+            if claimed is None:
+                result.refused.append(Refusal("", hand.where, f"not in the roster "
+                                              f"({described})", hand.key))
+                result.ignored += [(f.where, "refused with its hand-in") for f in hand.files]
+                continue
+        claims.append((claimed, hand, described))
+    clashes = _clashes(course, [c for c, _, _ in claims])
+    for claimed, hand, described in claims:
+        problem = student_id_problem(claimed)
+        valid = "" if problem else student_id(claimed)
+        if claimed in clashes or problem:
+            result.ignored += [(f.where, "refused with its hand-in") for f in hand.files]
+        if claimed in clashes:
+            if valid:
+                result.clashes.add(valid)
+            result.refused.append(Refusal(valid, hand.where, clashes[claimed], hand.key))
+        elif problem:
+            result.refused.append(Refusal("", hand.where, f"the student id {claimed!r} "
+                                          f"({described}) {problem}", hand.key))
+        else:
+            _take(result, course, notebook, valid, hand, read)
+    return result
 
 
 # -- listing a source without following links ------------------------------------------
 
+def _utc_from_timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc).replace(tzinfo=None)
+
+
 def _list_folder(root: Path) -> dict:
-    """``{relative parts: (kind, size)}`` of everything under ``root``, links not followed."""
+    """``{relative parts: (kind, size, mtime)}`` of everything under ``root``, no link followed."""
     found, stack, total = {}, [()], 0
     while stack:
         parts = stack.pop()
@@ -231,16 +324,17 @@ def _list_folder(root: Path) -> dict:
             for entry in entries:
                 st = entry.stat(follow_symlinks=False)
                 rel = parts + (entry.name,)
+                when = _utc_from_timestamp(st.st_mtime)
                 if stat.S_ISLNK(st.st_mode):
-                    found[rel] = ("symlink", 0)
+                    found[rel] = ("symlink", 0, None)
                 elif stat.S_ISDIR(st.st_mode):
-                    found[rel] = ("dir", 0)
+                    found[rel] = ("dir", 0, None)
                     stack.append(rel)
                 elif stat.S_ISREG(st.st_mode):
-                    found[rel] = ("file", st.st_size)
-                    total += st.st_size if entry.name.endswith(".ipynb") else 0
+                    found[rel] = ("file", st.st_size, when)
+                    total += st.st_size if entry.name.lower().endswith(".ipynb") else 0
                 else:
-                    found[rel] = ("other", 0)
+                    found[rel] = ("other", 0, None)
                 if len(found) > MAX_MEMBERS:
                     raise GradingError(f"{root} holds more than {MAX_MEMBERS} files and "
                                        "folders: refused before reading any")
@@ -250,51 +344,16 @@ def _list_folder(root: Path) -> dict:
     return found
 
 
-def _students(listing: dict, assignment: str) -> dict:
-    """``{student folder parts: {notebook name: (kind, size)}}`` in the usual layouts."""
-    tops = sorted(p for p, (kind, _) in listing.items() if len(p) == 1 and kind == "dir"
-                  and not p[0].startswith("__"))
-    prefix = ()
-    if len(tops) == 1:
-        top = tops[0]
-        direct = any(len(p) == 2 and p[:1] == top and p[1].endswith(".ipynb") for p in listing)
-        if not direct and listing.get(top + (assignment,), ("",))[0] != "dir":
-            prefix = top   # a zip that wraps everything in one top folder
-    out = {}
-    for parts, (kind, _) in sorted(listing.items()):
-        if len(parts) != len(prefix) + 1 or parts[:len(prefix)] != prefix:
-            continue
-        if parts[-1].startswith((".", "__")) or kind not in ("dir", "symlink"):
-            continue
-        if kind == "symlink":
-            out[parts] = {"": ("symlink", 0)}
-            continue
-        inner = parts + (assignment,)
-        if listing.get(inner, ("",))[0] != "dir":
-            inner = parts
-        out[parts] = {p[-1]: listing[p] for p in listing
-                      if len(p) == len(inner) + 1 and p[:len(inner)] == inner
-                      and p[-1].endswith(".ipynb") and listing[p][0] in ("file", "symlink")}
-        out[parts]["\0inner"] = ("inner", inner)
-    return out
-
-
-def collect_folder(course: Path, assignment: str, root: Path) -> CollectResult:
-    """Collect ``<student>/[<assignment>/]*.ipynb`` from a folder, following no link."""
+def collect_folder(course: Path, assignment: str, root: Path, layout: str | None = None,
+                   roster=None) -> CollectResult:
+    """Collect from a folder (an LMS export unpacked, or ``<student>/`` folders)."""
     result = CollectResult(assignment)
     listing = _list_folder(root)
-    for parts, notebooks in _students(listing, assignment).items():
-        where = "/".join(parts)
-        if notebooks.get("") == ("symlink", 0):
-            result.refused.append(Refusal(parts[-1] if safe_student_id(parts[-1]) else "",
-                                          where, "a symbolic link (never followed)"))
-            continue
-        inner = notebooks.pop("\0inner")[1]
-        folder = root.joinpath(*inner)
-        _take(result, course, parts[-1], where, notebooks,
-              lambda name, folder=folder: _read_regular(folder / name, MAX_MEMBER_BYTES),
-              _now_stamp())
-    return result
+
+    def read(parts, cap):
+        return _read_regular(root.joinpath(*parts), cap)
+    return _collect_listing(Path(course), result, listing, read, layout, roster,
+                            file_times=False)
 
 
 def _unsafe_member(name: str) -> bool:
@@ -303,7 +362,15 @@ def _unsafe_member(name: str) -> bool:
             or any(ord(ch) < 32 or ord(ch) == 127 for ch in name))
 
 
-def collect_zip(course: Path, assignment: str, archive: Path) -> CollectResult:
+def _member_time(info: zipfile.ZipInfo) -> datetime | None:
+    try:
+        return datetime(*info.date_time)
+    except (TypeError, ValueError):
+        return None
+
+
+def collect_zip(course: Path, assignment: str, archive: Path, layout: str | None = None,
+                roster=None) -> CollectResult:
     """Collect from a zip: names, count and declared sizes checked before anything is read.
 
     Raises:
@@ -324,135 +391,72 @@ def collect_zip(course: Path, assignment: str, archive: Path) -> CollectResult:
             if not parts:
                 continue
             for i in range(1, len(parts)):
-                listing.setdefault(parts[:i], ("dir", 0))
+                if listing.get(parts[:i], ("dir",))[0] != "dir":
+                    raise GradingError(f"{archive.name} holds both a file and a folder "
+                                       f"named {'/'.join(parts[:i])!r}")
+                listing.setdefault(parts[:i], ("dir", 0, None))
             mode = info.external_attr >> 16
             if info.is_dir():
-                listing[parts] = ("dir", 0)
+                listing[parts] = ("dir", 0, None)
+            elif parts in listing:
+                raise GradingError(f"{archive.name} holds {info.filename!r} twice")
             elif stat.S_ISLNK(mode):
-                listing[parts] = ("symlink", 0)
+                listing[parts] = ("symlink", 0, None)
             else:
-                listing[parts] = ("file", info.file_size)
+                listing[parts] = ("file", info.file_size, _member_time(info))
                 members[parts] = info
-                if parts[-1].endswith(".ipynb"):
+                if parts[-1].lower().endswith(".ipynb"):
                     total += info.file_size
         if total > MAX_TOTAL_BYTES:
             raise GradingError(f"{archive.name} would expand to {total >> 20} MiB of "
                                f"notebooks, more than {MAX_TOTAL_BYTES >> 20} MiB: refused "
                                "before extracting anything")
 
-        def reader(inner):
-            def read(name):
-                info = members[inner + (name,)]
-                if info.flag_bits & 0x1:
-                    raise GradingError(f"{name} is encrypted")
-                try:
-                    with zf.open(info) as member:   # never more than the declared size
-                        data = member.read(min(info.file_size, MAX_MEMBER_BYTES) + 1)
-                except (zipfile.BadZipFile, zlib.error, EOFError, OSError,
-                        NotImplementedError, RuntimeError) as exc:
-                    raise GradingError(f"{name} cannot be unpacked ({exc})"[:300]) from None
-                if len(data) > min(info.file_size, MAX_MEMBER_BYTES):
-                    raise GradingError(f"{name} expands past its declared size")
-                return data
-            return read
-
-        for parts, notebooks in _students(listing, assignment).items():
-            where = "/".join(parts)
-            if notebooks.get("") == ("symlink", 0):
-                result.refused.append(Refusal("", where, "a symbolic link (never followed)"))
-                continue
-            inner = notebooks.pop("\0inner")[1]
-            _take(result, course, parts[-1], where, notebooks, reader(inner), _now_stamp())
-    return result
-
-
-def _exchange_entry(name: str, assignment: str):
-    """(student, timestamp text) of an inbound folder's name, or None if not ours."""
-    pieces = name.rsplit("+", 3)
-    if len(pieces) == 4 and pieces[1] != assignment:   # no random suffix: ids with a '+'
-        pieces = name.rsplit("+", 2)
-    if len(pieces) < 3 or pieces[1] != assignment:
-        return None
-    return pieces[0], pieces[2]
-
-
-def collect_exchange(course: Path, assignment: str, inbound: Path) -> CollectResult:
-    """Collect each student's latest ``inbound/<student>+<assignment>+<time>`` folder.
-
-    The folder must be a real folder (not a link) owned by the student (see the module
-    docstring); its notebooks, regular files owned by the same account.
-    """
-    from nbgrader.utils import parse_utc
-    result = CollectResult(assignment)
-    if not inbound.is_dir():
-        raise GradingError(f"no exchange inbound folder at {inbound}")
-    latest = {}
-    with os.scandir(inbound) as entries:
-        for count, entry in enumerate(entries):
-            if count > MAX_MEMBERS:
-                raise GradingError(f"{inbound} holds more than {MAX_MEMBERS} entries")
-            parsed = _exchange_entry(entry.name, assignment)
-            if parsed is None:
-                continue
-            student, stamp = parsed
-            claimed = student if safe_student_id(student) else ""
-            st = entry.stat(follow_symlinks=False)
-            problem = ""
-            if not claimed:
-                problem = "the student id is not a plain name"
-            elif stat.S_ISLNK(st.st_mode):
-                problem = "a symbolic link (never followed)"
-            elif not stat.S_ISDIR(st.st_mode):
-                problem = "not a folder"
-            else:
-                problem = _owner_problem(st, student)
+        def read(parts, cap):
+            info = members[parts]
+            name = parts[-1]
+            if info.flag_bits & 0x1:
+                raise GradingError(f"{name} is encrypted")
+            if info.file_size > cap:
+                raise GradingError(f"{name} is {info.file_size >> 20} MiB, more than the "
+                                   f"{cap >> 20} MiB allowed")
             try:
-                when = parse_utc(stamp)
-            except Exception:  # noqa: BLE001 - any unparsable time stamp
-                problem = problem or f"the time stamp {stamp[:40]!r} is not a date"
-            if problem:
-                result.refused.append(Refusal(claimed, entry.name, problem))
-                continue
-            if student not in latest or when > latest[student][0]:
-                latest[student] = (when, entry.name, st.st_uid, stamp)
-    for student, (_, name, uid, stamp) in sorted(latest.items()):
-        folder = inbound / name
-        try:
-            listing = {}
-            with os.scandir(folder) as entries:
-                for entry in entries:
-                    if not entry.name.endswith(".ipynb"):
-                        continue
-                    st = entry.stat(follow_symlinks=False)
-                    kind = "symlink" if stat.S_ISLNK(st.st_mode) else \
-                        "file" if stat.S_ISREG(st.st_mode) else "other"
-                    if kind != "other":
-                        listing[entry.name] = (kind, st.st_size)
-        except OSError as exc:
-            result.refused.append(Refusal(student, name, f"cannot be read ({exc.strerror})"))
-            continue
-        _take(result, course, student, name, listing,
-              lambda n, folder=folder, uid=uid: _read_regular(folder / n, MAX_MEMBER_BYTES, uid),
-              stamp)
-        if result.collected[-1:] == [student]:
-            _keep_submission_secret(course, assignment, student, folder, uid)
-    return result
+                with zf.open(info) as member:   # never more than the declared size
+                    data = member.read(info.file_size + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError,
+                    NotImplementedError, RuntimeError, ValueError) as exc:
+                raise GradingError(f"{name} cannot be unpacked ({exc})"[:300]) from None
+            if len(data) > info.file_size:
+                raise GradingError(f"{name} expands past its declared size")
+            return data
+
+        return _collect_listing(Path(course), result, listing, read, layout, roster)
 
 
-def _keep_submission_secret(course: Path, assignment: str, student: str, folder: Path,
-                            uid: int) -> None:
-    """Bring nbgrader's submission secret along with the notebook, when it looks like one.
+def collect_source(course: Path, assignment: str, source: Path, layout: str | None = None,
+                   roster=None) -> CollectResult:
+    """Collect from ``source``, a zip or a folder (nbgrader's exchange: :mod:`.inbound`).
 
-    nbgrader's submit leaves ``submission_secret.txt`` (a hex token) beside the notebook, and
-    its release_feedback and fetch_feedback name the student's feedback after it: without
-    it there, the student cannot fetch feedback. Anything else in that file is ignored.
+    Raises:
+        GradingError: a source that is not a zip or a folder, a layout that matches nothing.
+        ValueError: ``layout`` is not one of :data:`lr_course.grading.lms.LAYOUTS`.
     """
-    try:
-        secret = _read_regular(folder / "submission_secret.txt", 1024, uid).decode("ascii")
-    except (GradingError, UnicodeDecodeError):
-        return
-    if re.fullmatch(r"[0-9a-f]{16,512}", secret):
-        (course / "submitted" / student / assignment / "submission_secret.txt").write_text(secret)
+    if layout is not None and layout not in lms.LAYOUTS:
+        raise ValueError(f"layout must be one of {', '.join(lms.LAYOUTS)}, got {layout!r}")
+    course, source = Path(course), Path(source)
+    if source.is_symlink() or not source.exists():
+        raise GradingError(f"no such file or folder (links are not followed): {source}")
+    if source.is_file():
+        if not zipfile.is_zipfile(source):
+            raise GradingError(f"{source} is neither a folder nor a zip file")
+        return collect_zip(course, assignment, source, layout, roster)
+    return collect_folder(course, assignment, source, layout, roster)
+
+
+def refused_students(result: CollectResult) -> list:
+    """The refused students to add to the gradebook: a valid id, and not part of a clash."""
+    return sorted({r.student for r in result.refused if r.student and
+                   safe_student_id(r.student) and r.student not in result.clashes})
 
 
 # -- the record of refusals -------------------------------------------------------------
@@ -476,7 +480,8 @@ def read_log(course: Path, assignment: str) -> list:
     """The refusals of the latest collect of ``assignment``: a list of :class:`Refusal`."""
     try:
         data = json.loads(log_path(course, assignment).read_text())
-        return [Refusal(str(r["student"]), str(r["where"]), str(r["reason"]))
+        return [Refusal(str(r["student"]), str(r["where"]), str(r["reason"]),
+                        str(r.get("key", "")))
                 for r in data.get("refused", [])]
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return []

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import sys
-import zipfile
 from pathlib import Path
 
 from lr_course.grading.course import Course, find_course as _find_course
@@ -132,35 +131,63 @@ def exchange_inbound(course) -> Path:
     return Path(root) / course_id / "inbound"
 
 
-def collect(course, assignment, source=None) -> dict:
+def collect(course, assignment, source=None, layout=None, roster=None) -> dict:
     """Bring submissions into ``submitted/<student>/<assignment>/``, trusting none of them.
 
-    ``source`` is a zip file or a folder laid out as ``<student>/<assignment>/*.ipynb`` or
-    ``<student>/*.ipynb`` (one folder per student, as LMS exports usually are); None
-    collects from nbgrader's exchange (each student's latest submission). No symbolic link
-    is followed, an exchange folder must be its student's own, and sizes are checked
-    before anything is written (:mod:`lr_course.grading.collect`). Returns the
+    ``source`` is a zip file or a folder: an LMS's download (Canvas, Moodle, Blackboard;
+    detected, or ``layout=``) or one folder per student (``<student>/[<assignment>/]
+    *.ipynb``); None collects from nbgrader's exchange (each student's latest submission).
+    ``roster`` (a :class:`~lr_course.grading.roster.Roster`) maps LMS keys to student ids.
+    No symbolic link is followed, an exchange folder must be its student's own, and sizes
+    are checked before anything is written (:mod:`lr_course.grading.collect`). Returns the
     :meth:`~lr_course.grading.collect.CollectResult.to_dict`: ``collected``, ``refused``
-    (student, where, reason) and ``skipped`` (``{student: reason}``); the refusals are
-    also kept in ``collect_log/<assignment>.json`` for the report.
+    (student, where, reason, key), ``skipped`` (``{student: reason}``), ``taken`` (with
+    times and Canvas's late marker), ``ignored`` and ``notes``; it is also kept in
+    ``collect_log/<assignment>.json`` for the report, and refused students are added to the
+    gradebook.
     """
     from lr_course.grading import collect as collecting
     course = find_course(course)
     _check_assignment(course, assignment)
     if source is None:
-        result = collecting.collect_exchange(course, assignment, exchange_inbound(course))
+        if layout is not None or roster is not None:
+            raise GradingError("--layout and --roster apply to a zip or a folder, not to "
+                               "nbgrader's exchange")
+        from lr_course.grading.inbound import collect_inbound
+        result = collect_inbound(course, assignment, exchange_inbound(course))
     else:
-        source = Path(source)
-        if source.is_symlink() or not source.exists():
-            raise GradingError(f"no such file or folder (links are not followed): {source}")
-        if source.is_file():
-            if not zipfile.is_zipfile(source):
-                raise GradingError(f"{source} is neither a folder nor a zip file")
-            result = collecting.collect_zip(course, assignment, source)
-        else:
-            result = collecting.collect_folder(course, assignment, source)
+        result = collecting.collect_source(course, assignment, source, layout, roster)
+    _enrol(course, result)
     collecting.write_log(course, result)
     return result.to_dict()
+
+
+def _with_tools_on_path() -> None:
+    """nbgrader runs ``alembic`` from PATH when it creates a gradebook: this environment's."""
+    bindir = os.path.dirname(sys.executable)
+    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+def _enrol(course, result) -> list:
+    """Give each refused student a gradebook row (a 0 in the export); a failure is a note."""
+    import warnings
+
+    from lr_course.grading.collect import refused_students
+    students = refused_students(result)
+    if not students:
+        return []
+    _with_tools_on_path()
+    try:
+        with warnings.catch_warnings(), gradebook(course) as gb:
+            warnings.filterwarnings("ignore", module="sqlalchemy")
+            for student in students:
+                gb.update_or_create_student(student)
+    except Exception as exc:  # noqa: BLE001 - the log still holds every refusal
+        result.notes.append(f"the refused students could not be added to the gradebook "
+                            f"({type(exc).__name__}: {str(exc)[:200]})")
+        return []
+    return students
 
 
 def refusals(course, assignment) -> list:

@@ -34,11 +34,12 @@ def released(tmp_path) -> bytes:
 
 
 @pytest.fixture
-def course(tmp_path):
+def course(tmp_path, empty_gradebook):
     dest = tmp_path / "course"
     dest.mkdir()
     shutil.copy(COURSE / "nbgrader_config.py", dest)
     shutil.copytree(COURSE / "source", dest / "source")
+    shutil.copy(empty_gradebook, dest / "gradebook.db")   # a refused student gets a row
     return dest
 
 
@@ -63,10 +64,11 @@ def submit(inbound, student, stamp=STAMP, data=None, owner=None, name=None):
 
 
 def outside_files(course):
-    """Every file of the course outside submitted/ and collect_log/ (must not change)."""
+    """Every file of the course outside submitted/, collect_log/ and the gradebook (where a
+    refused student gets a row) (must not change)."""
     return sorted(str(p.relative_to(course)) for p in course.rglob("*")
                   if p.is_file() and p.relative_to(course).parts[0] not in
-                  ("submitted", "collect_log"))
+                  ("submitted", "collect_log", "gradebook.db"))
 
 
 def submitted_text(course, student):

@@ -195,7 +195,7 @@ def test_the_notebook_formgrader_shows_runs_nothing_the_student_wrote():
     assert "pwned1" in body   # still shown to the instructor, as text
 
 
-def test_cli_prints_collect_refusals_inert(tmp_path, capsys):
+def test_cli_prints_collect_refusals_inert(tmp_path, capsys, empty_gradebook):
     from lr_course import cli
     from .course_fixture import AUTOGRADER
     import shutil
@@ -203,12 +203,13 @@ def test_cli_prints_collect_refusals_inert(tmp_path, capsys):
     course.mkdir()
     shutil.copy(AUTOGRADER / "nbgrader_config.py", course)
     shutil.copytree(AUTOGRADER / "source", course / "source")
+    shutil.copy(empty_gradebook, course / "gradebook.db")   # refused students get a row
     lms = tmp_path / "lms"
     (lms / ("x\x1b[2K\rFLAGGED bob")).mkdir(parents=True)
     (lms / "mal").mkdir()
     (lms / "mal" / ("a\x1b[31m\r.ipynb")).write_text("{")
     code = cli.main(["collect", "ps1_schedules", str(lms), "--course", str(course)])
     out, err = capsys.readouterr()
-    assert code in (0, None) and inert(out) and inert(err)
+    assert code == 1 and inert(out) and inert(err)   # refusals: exit 1
     assert "refused" in err and "\x1b" not in err
     assert sys.platform != "win32"
