@@ -448,7 +448,9 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         actual in found_course.assignments() else None
     student = path.stem
     if source is not None:
-        time_limits = {**found_course.settings()["time_limits"], **(time_limits or {})}
+        # a limit not given (None) leaves the course's own in place
+        time_limits = {**found_course.settings()["time_limits"],
+                       **{k: v for k, v in (time_limits or {}).items() if v is not None}}
         grader_args = dict(secret=found_course.secret(), purpose="check",
                            cache=found_course.root / ".lr-course" / "references" / actual)
         mode = "all tests"

@@ -177,6 +177,26 @@ def test_check_notebook_is_the_same_engine():
     assert mode == "all tests"
 
 
+class _Limits(InProcess):
+    """InProcess that keeps the time limits of the student jobs it was given."""
+
+    seen: list = []
+
+    def run(self, job, folder=None):
+        if "limits" in job:
+            type(self).seen.append(dict(job["limits"]))
+        return super().run(job, folder)
+
+
+def test_a_limit_not_given_on_the_command_line_keeps_the_courses():
+    """`lr-course check` without --cell-seconds: the course's Execute.timeout (60) holds,
+    and only the limit given (call_seconds=4) replaces the course's."""
+    check_notebook(SOURCE, sandbox=_Limits(), time_limits={"cell_seconds": None,
+                                                            "call_seconds": 4.0})
+    assert _Limits.seen and all(limits == {"cell_seconds": 60.0, "call_seconds": 4.0}
+                                for limits in _Limits.seen)
+
+
 def test_require_isolation_fails_without_bwrap(monkeypatch, tmp_path):
     monkeypatch.setenv("LR_COURSE_BWRAP", "")
     with pytest.raises(IsolationError):
