@@ -215,6 +215,31 @@ def _library_folders(where: Path) -> tuple:
     return tuple(found)
 
 
+TREE_PREFIX = "lr_course_sandbox_"
+
+
+def _remove_stale_trees(folder: Path) -> list:
+    """Remove the curated trees of graders that were killed (SIGKILL skips ``close``).
+
+    A tree is named ``lr_course_sandbox_<pid>_...`` after the grader that made it; one whose
+    grader is gone and that belongs to this account is removed. A live process with that pid
+    (even an unrelated one) keeps it: better a stale folder than another grader's tree lost.
+    """
+    removed = []
+    for tree in folder.glob(f"{TREE_PREFIX}*_*"):
+        pid = tree.name[len(TREE_PREFIX):].split("_", 1)[0]
+        try:
+            if not pid.isdigit() or tree.is_symlink() or tree.stat().st_uid != os.geteuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(tree, ignore_errors=True)
+            removed.append(tree)
+        except (OSError, ValueError):
+            continue
+    return removed
+
+
 class Sandbox:
     """Runs ``runner.py`` on a job under bubblewrap (or, loudly, without it).
 
@@ -257,7 +282,8 @@ class Sandbox:
         self.base_prefix = os.path.realpath(sys.base_prefix)
         names = CORE_PACKAGES + (PLOT_PACKAGES if plotting else ())
         self.packages = _package_paths(names)
-        self._tree = Path(tempfile.mkdtemp(prefix="lr_course_sandbox_"))
+        _remove_stale_trees(Path(tempfile.gettempdir()))
+        self._tree = Path(tempfile.mkdtemp(prefix=f"{TREE_PREFIX}{os.getpid()}_"))
         self._build_tree()
         self._live: set = set()           # running processes, for stop()
         self._live_lock = threading.Lock()

@@ -267,3 +267,23 @@ def test_vendored_libraries_are_found_by_their_distribution(tmp_path):
     (other / "pillow-11.0.0.dist-info" / "RECORD").unlink()
     (other / "pillow-11.0.0.dist-info" / "top_level.txt").write_text("PIL\n")
     assert _vendored_libraries(other, "PIL") == [other / "pillow.libs"]
+
+
+def test_trees_of_killed_graders_are_removed_and_live_ones_kept(tmp_path, monkeypatch):
+    """A grader killed with SIGKILL never removes its tree; the next one does, and never
+    touches the tree of a grader still running (here: this process)."""
+    import subprocess as sp
+    from lr_course.grading import sandbox as sandbox_mod
+    dead = sp.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = tmp_path / f"{sandbox_mod.TREE_PREFIX}{dead.pid}_abc"
+    alive = tmp_path / f"{sandbox_mod.TREE_PREFIX}{os.getpid()}_def"
+    other = tmp_path / f"{sandbox_mod.TREE_PREFIX}notapid_x"
+    for tree in (gone, alive, other):
+        (tree / "lib").mkdir(parents=True)
+    monkeypatch.setattr(sandbox_mod.tempfile, "tempdir", str(tmp_path))
+    with Sandbox(bwrap="", warn=False) as box:
+        assert box._tree.parent == tmp_path and box._tree.name.startswith(
+            f"{sandbox_mod.TREE_PREFIX}{os.getpid()}_")
+        assert not gone.exists() and alive.exists() and other.exists()
+    assert not box._tree.exists()
