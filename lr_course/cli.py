@@ -58,7 +58,9 @@ def _cmd_lab(args):
     command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")   # Jupyter refuses root otherwise (containers, CI)
-    return subprocess.call(command)
+    # nbgrader reads nbgrader_config.py from the working folder: started in a course
+    # (`lr-course lab autograder`), formgrader shows that course
+    return subprocess.call(command, cwd=notebooks)
 
 
 def _cmd_release(args):
@@ -244,7 +246,8 @@ def build_parser():
         return p
 
     p = sub.add_parser("lab", help="open JupyterLab on the lessons")
-    p.add_argument("notebooks", nargs="?", help="folder to open (default: the lessons)")
+    p.add_argument("notebooks", nargs="?", help="folder to open (default: the lessons; a "
+                   "course folder such as autograder/ opens formgrader on that course)")
     p.set_defaults(func=_cmd_lab)
     p = course_command("release", "generate the student version of an assignment")
     p.add_argument("--exchange", action="store_true", help="also release it to the exchange")
