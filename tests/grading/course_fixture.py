@@ -23,6 +23,17 @@ _SOLUTION = re.compile(r"^[ \t]*### BEGIN SOLUTION[^\n]*\n|^[ \t]*### END SOLUTI
                        re.MULTILINE)
 
 
+def unreleased_course(root: Path, gradebook: Path) -> Path:
+    """``root/course``: autograder/'s config and source notebooks, and a copy of an empty
+    gradebook (the ``empty_gradebook`` fixture; collect gives refused students a row)."""
+    course = root / "course"
+    course.mkdir()
+    shutil.copy(AUTOGRADER / "nbgrader_config.py", course)
+    shutil.copytree(AUTOGRADER / "source", course / "source")
+    shutil.copy(gradebook, course / "gradebook.db")
+    return course
+
+
 def released_course(dest: Path, assignments=("ps2_adaptive",)) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(AUTOGRADER / "nbgrader_config.py", dest / "nbgrader_config.py")

@@ -97,6 +97,12 @@ def test_hints_teach_without_expected_values(tmp_path):
     result = grade("ps2_adaptive", planted(momentum), tmp_path)
     hint = next(c.hint for t in result.tests for c in t.checks if not c.passed)
     assert "times the size of the expected one" in hint
+    # eps inside the square root: the same step size except where the gradients are tiny
+    inside = next(m for m in MISTAKES if m.name == "adam_eps_inside_sqrt")
+    result = grade("ps2_adaptive", planted(inside), tmp_path)
+    hints = [c.hint for t in result.tests for c in t.checks if not c.passed]
+    assert hints and any("where eps enters" in h for h in hints), hints
+    assert not any("1 times the size" in h for h in hints)
 
 
 def test_every_rule_a_test_enforces_is_stated_in_the_text():

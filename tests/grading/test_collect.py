@@ -19,6 +19,7 @@ from lr_course.grading import collect as collecting
 from lr_course.grading import nbgrader_glue as glue
 
 from .course_fixture import AUTOGRADER as COURSE
+from .course_fixture import unreleased_course
 
 ASSIGNMENT = "ps1_schedules"
 STAMP = "2026-01-01 12:00:00.000000 UTC"
@@ -35,12 +36,7 @@ def released(tmp_path) -> bytes:
 
 @pytest.fixture
 def course(tmp_path, empty_gradebook):
-    dest = tmp_path / "course"
-    dest.mkdir()
-    shutil.copy(COURSE / "nbgrader_config.py", dest)
-    shutil.copytree(COURSE / "source", dest / "source")
-    shutil.copy(empty_gradebook, dest / "gradebook.db")   # a refused student gets a row
-    return dest
+    return unreleased_course(tmp_path, empty_gradebook)
 
 
 def exchange(course, tmp_path, monkeypatch):

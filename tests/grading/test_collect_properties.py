@@ -6,7 +6,6 @@ writing anything, or returns; it never writes outside ``submitted/``; each noteb
 taken notebook is that member's bytes.
 """
 
-import shutil
 import tempfile
 import zipfile
 from pathlib import Path
@@ -18,6 +17,7 @@ from lr_course.grading import collect as collecting
 from lr_course.grading.submission import GradingError
 
 from .course_fixture import AUTOGRADER as COURSE
+from .course_fixture import unreleased_course
 
 ASSIGNMENT = "ps2_adaptive"
 NOTEBOOK = (COURSE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
@@ -40,15 +40,6 @@ CONTENT = st.sampled_from(sorted(CONTENTS))
 MEMBERS = st.lists(st.tuples(NAME, CONTENT), max_size=8)
 
 
-def _course(root: Path, gradebook: Path) -> Path:
-    course = root / "course"
-    course.mkdir()
-    shutil.copy(COURSE / "nbgrader_config.py", course)
-    shutil.copytree(COURSE / "source", course / "source")
-    shutil.copy(gradebook, course / "gradebook.db")
-    return course
-
-
 def _written(course: Path) -> set:
     return {str(p.relative_to(course)) for p in course.rglob("*")
             if not p.is_dir() and p.relative_to(course).parts[0] not in ("source",)}
@@ -61,7 +52,7 @@ def test_collect_writes_only_submissions_and_accounts_for_every_notebook(members
                                                                          empty_gradebook):
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        course = _course(root, empty_gradebook)
+        course = unreleased_course(root, empty_gradebook)
         before = _written(course)
         archive = root / "hand-ins.zip"
         with zipfile.ZipFile(archive, "w") as zf:

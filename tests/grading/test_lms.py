@@ -21,6 +21,7 @@ from lr_course.grading import collect as collecting
 from lr_course.grading import nbgrader_glue as glue
 
 from .course_fixture import AUTOGRADER as COURSE
+from .course_fixture import unreleased_course
 
 ASSIGNMENT = "ps2_adaptive"
 NOTEBOOK = (COURSE / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").read_bytes()
@@ -31,12 +32,7 @@ JAN11 = (2026, 1, 11, 18, 30, 2)
 
 @pytest.fixture
 def course(tmp_path, empty_gradebook):
-    dest = tmp_path / "course"
-    dest.mkdir()
-    shutil.copy(COURSE / "nbgrader_config.py", dest)
-    shutil.copytree(COURSE / "source", dest / "source")
-    shutil.copy(empty_gradebook, dest / "gradebook.db")
-    return dest
+    return unreleased_course(tmp_path, empty_gradebook)
 
 
 def make_zip(path, members):

@@ -267,6 +267,9 @@ def _rollout_mismatch(call, expected, got, rtol, atol, hint):
     return None
 
 
+TINY_GRADIENT = 1e-2   # below this, where eps sits in an adaptive update shows in the step
+
+
 def _first_step_hint(call, got, expected):
     """A diagnosis from the size of the first step relative to the expected one."""
     p0 = call.params
@@ -277,9 +280,21 @@ def _first_step_hint(call, got, expected):
     keep = want > 0
     if not keep.any():
         return None
-    ratio = float(np.median(step[keep] / want[keep]))
-    if not math.isfinite(ratio) or abs(ratio - 1) < 1e-6:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.where(keep, step / np.where(keep, want, 1.0), np.nan)
+    ratio = float(np.nanmedian(ratios))
+    if not math.isfinite(ratio):
         return None
+    grads = call.grads_seq[0] if call.grads_seq else None
+    if isinstance(grads, np.ndarray) and grads.shape == p0.shape:
+        # Wrong only where the gradients are tiny: that is where a misplaced eps matters
+        # (inside the square root, outside the sum, ...), and nowhere else.
+        off = keep & (np.abs(ratios - 1) > 5e-3)
+        if off.any() and np.all(np.abs(grads[off]) < TINY_GRADIENT):
+            return (f"the step is wrong only where the gradients are tiny (below "
+                    f"{TINY_GRADIENT:g}): check where eps enters the update")
+    if abs(ratio - 1) < 5e-3:
+        return None    # "1 times the size" would say nothing
     return f"your first step is {ratio:.3g} times the size of the expected one"
 
 
