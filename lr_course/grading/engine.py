@@ -466,7 +466,9 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
     grader_args["time_limits"] = time_limits
     if sandbox is not None:
         return Grader(source, sandbox, **grader_args).grade_file(path, student), mode
-    with Sandbox(require_isolation=require_isolation) as box:
+    # The student runs this: the instructor's warning about grading unisolated is not
+    # theirs; the report's note says the run was not isolated (feedback._run_note).
+    with Sandbox(require_isolation=require_isolation, warn=False) as box:
         return Grader(source, box, **grader_args).grade_file(path, student), mode
 
 

@@ -105,8 +105,8 @@ def test_check_shows_flags_and_that_it_was_not_isolated(tmp_path, capsys, monkey
     path = tmp_path / "mine.ipynb"
     nbformat.write(nb, path)
     code, out, err = run_cli(["check", str(path), "--course", str(COURSE)], capsys)
-    assert code == 0 and err.count("WITHOUT isolation") == 1
-    assert "lr-course: warning: bubblewrap (bwrap) not found" in err
+    # the student sees the report's note, not the instructor's warning about grading
+    assert code == 0 and "WITHOUT isolation" not in err and "warning" not in err
     assert "flagged in code cell 0, line 2: assigns to numpy.allclose (numpy-patch)" in out
     assert "not isolated" in out and "score: 27/27" in out
     code, out, _ = run_cli(["check", str(path), "--json", "--course", str(COURSE)], capsys)
