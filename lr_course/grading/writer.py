@@ -94,7 +94,8 @@ class Writer:
         self.provenance = dict(provenance or {})
         ledger.ensure_table(gb)
         nb = gb.find_notebook(name, assignment)
-        self.grade_cells = {c.name: c for c in nb.grade_cells}
+        # plain numbers: the rows expire at every commit, and reading one again is a query
+        self.max_scores = {c.name: float(c.max_score) for c in nb.grade_cells}
         in_order = {gid: k for k, gid in enumerate(source.grade_ids)}
         self.comment_cells = sorted([c.name for c in nb.solution_cells]
                                     + [c.name for c in nb.task_cells],
@@ -135,11 +136,11 @@ class Writer:
         nb_row = gb.find_submission_notebook(self.name, self.assignment, student)
         grades, comments = self._rows(nb_row)
         scores = {t.grade_id: t for t in result.tests}
-        for gid, cell in self.grade_cells.items():
+        for gid, max_score in self.max_scores.items():
             grade = grades.get(gid) or gb.find_grade(gid, self.name, self.assignment, student)
             test = scores.get(gid)
             if test is not None:
-                grade.auto_score = float(min(test.score, cell.max_score))
+                grade.auto_score = float(min(test.score, max_score))
             elif result.status != "graded":
                 grade.auto_score = 0.0
             else:

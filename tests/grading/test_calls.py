@@ -85,6 +85,68 @@ def test_decode_bounds_depth_and_node_count():
         decode([0] * (codec.MAX_NODES + 1))
 
 
+class _OddArray(np.ndarray):
+    """An ndarray subclass: the codec carries it as a plain array."""
+
+
+def _outcome(trip, obj):
+    try:
+        return "value", trip(obj)
+    except CodecError as exc:
+        return "error", str(exc)
+
+
+def _identical(a, b) -> bool:
+    """Same values and the same types all the way down (the placeholders by equality)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(map(_identical, a, b))
+    if type(a) is dict:
+        return list(a) == list(b) and all(_identical(a[k], b[k]) for k in a)
+    if type(a) in (RngSeed, Objective, Unsupported):
+        return a == b
+    if isinstance(a, np.ndarray):
+        return a.dtype == b.dtype and a.flags.c_contiguous and b.flags.c_contiguous and \
+            same(a, b)
+    return same(a, b)
+
+
+_leaves = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=5),
+    st.sampled_from(["x" * (codec.MAX_STR_CHARS + 3), object(), {1, 2}, RngSeed(3),
+                     RngSeed(-1), Objective("bowl", {"best": 0.1}), Objective("b", [1]),
+                     Unsupported("thing"), np.float32(1.5), np.int8(-3), np.complex64(1j),
+                     np.str_("s"), np.datetime64("2026-01-01"), np.array([object()]),
+                     np.array(["a"]), np.arange(6.0).reshape(2, 3).T,
+                     np.arange(4).view(_OddArray), np.zeros(0), np.array(2.5)]),
+    arrays)
+_values = st.recursive(_leaves, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.lists(inner, max_size=3).map(tuple),
+    st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    st.dictionaries(st.integers(0, 3), inner, min_size=1, max_size=2)), max_leaves=12)
+
+
+@given(_values)
+@settings(max_examples=300, deadline=None)
+def test_the_direct_roundtrip_is_the_trip_through_the_wire(obj):
+    (kind, got), (want_kind, want) = _outcome(codec.roundtrip, obj), _outcome(roundtrip, obj)
+    assert kind == want_kind
+    assert got == want if kind == "error" else _identical(got, want)
+
+
+def test_the_direct_roundtrip_has_the_wires_limits():
+    deep = []
+    for _ in range(codec.MAX_DEPTH + 5):
+        deep = [deep]
+    for obj in (deep, [0] * (codec.MAX_NODES + 1), [np.zeros(2**20)] * 9):
+        assert _outcome(codec.roundtrip, obj) == _outcome(roundtrip, obj)
+        assert _outcome(codec.roundtrip, obj)[0] == "error"
+    big = np.zeros(codec.MAX_ARRAY_BYTES // 8 + 1)
+    assert codec.roundtrip(big) == Unsupported("ndarray too large") == roundtrip(big)
+
+
 def test_call_and_record_survive_json():
     call = Call("rollout", "adam_update", init="adam_init", params=np.ones((2, 3)),
                 grads_seq=(np.ones((2, 3)),), kwargs={"lr": 0.1})

@@ -1,5 +1,6 @@
 """Static and runtime detection of suspicious code (lr_course.grading.flags)."""
 
+import importlib.util
 import math
 import sys
 import types
@@ -135,6 +136,39 @@ def test_runtime_watch_ignores_honest_imports():
     import numpy.polynomial  # noqa: F401 - a genuine submodule appearing is fine
     import colorsys  # noqa: F401
     assert watch.check() == []
+
+
+class _EqualToEverything:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+def test_runtime_watch_compares_by_identity_and_keeps_watching_after_genuine_imports():
+    fake = types.ModuleType("fakepkg")
+    fake.allclose, fake.pi = np.allclose, math.pi
+    watch = RuntimeWatch({"fakepkg": fake})
+    assert watch.check() == [] and watch.restore() is None      # nothing patched
+    fake.allclose = _EqualToEverything()                         # == would call it unchanged
+    assert [f["message"] for f in watch.check()] == ["replaced fakepkg.allclose"]
+    watch.restore()
+    assert fake.allclose is np.allclose
+    # a genuine submodule is kept by restore and taken into the snapshot ...
+    sub = importlib.util.module_from_spec(importlib.util.spec_from_loader("fakepkg.sub", None))
+    sys.modules["fakepkg.sub"] = fake.sub = sub
+    try:
+        assert watch.check() == []
+        watch.restore()
+        assert fake.sub is sub
+        # ... and a patch made after it is still seen and undone
+        del fake.pi
+        fake.pi, fake.allclose = 3.0, (lambda *a, **k: True)
+        assert {f["message"] for f in watch.check()} == {"replaced fakepkg.pi"}  # allclose: once
+        watch.restore()
+        assert fake.pi == math.pi and fake.allclose is np.allclose and fake.sub is sub
+    finally:
+        del sys.modules["fakepkg.sub"]
 
 
 def test_the_scan_is_linear_and_bounded(monkeypatch):

@@ -44,7 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .codec import CodecError, Objective, RngSeed, decode, encode
+from .codec import CodecError, Objective, RngSeed, decode, encode, roundtrip
 
 __all__ = ["Call", "Record", "KINDS", "execute", "same", "OBJECTIVES", "PROBLEMS",
            "MAX_ERROR_CHARS", "MAX_OUTPUT_CHARS", "MAX_WARNINGS"]
@@ -171,7 +171,7 @@ class Record:
 
 def normalise(obj):
     """What ``obj`` looks like after a trip through the codec (in-process == sandbox)."""
-    return decode(encode(obj))
+    return roundtrip(obj)
 
 
 def same(a, b) -> bool:

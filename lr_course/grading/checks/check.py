@@ -7,7 +7,6 @@ with the solution's records, and the grader (or a self-check) reads them back wi
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 
@@ -84,4 +83,5 @@ def digest(check: Check) -> str:
     """
     data = dict(check.to_data(), part="")
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    import hashlib   # here: a student's run never needs it, and it costs 5 ms to import
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CodecError", "Objective", "RngSeed", "Unsupported", "decode", "encode"]
+__all__ = ["CodecError", "Objective", "RngSeed", "Unsupported", "decode", "encode", "roundtrip"]
 
 # What untrusted data may cost to decode: generous for honest answers, small enough that a
 # flood cannot exhaust memory.
@@ -190,29 +190,113 @@ def _decode(data, depth, budget):
 def _decode_array(body, budget, scalar):
     if type(body) is not dict or type(body.get("dtype")) is not str or type(body.get("data")) is not str:
         raise CodecError("bad array")
-    try:
-        dtype = np.dtype(body["dtype"])
-    except TypeError as exc:
-        raise CodecError(f"bad dtype {body['dtype']!r:.40}") from exc
-    if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.itemsize > 32:
-        raise CodecError(f"dtype {dtype} not allowed")
     shape = () if scalar else body.get("shape")
-    if type(shape) is not list and not scalar or not all(type(n) is int and 0 <= n for n in shape):
-        raise CodecError("bad shape")
-    if len(shape) > 32:
-        raise CodecError("too many dimensions")
-    count = math.prod(shape)
-    nbytes = count * dtype.itemsize
-    if nbytes > MAX_ARRAY_BYTES or len(body["data"]) > 4 * (MAX_ARRAY_BYTES // 3 + 4):
-        raise CodecError("array too large")
-    budget["bytes"] += nbytes
-    if budget["bytes"] > MAX_TOTAL_BYTES:
-        raise CodecError("arrays too large in total")
+    dtype, nbytes = _array_header(body["dtype"], shape, budget, scalar, len(body["data"]))
     try:
         raw = base64.b64decode(body["data"], validate=True)
     except ValueError as exc:
         raise CodecError("bad base64 data") from exc
+    return _array_from(raw, dtype, shape, nbytes, scalar)
+
+
+def _array_header(dtype_str, shape, budget, scalar, text_chars=0):
+    """The dtype and byte count an array's header announces, checked against the limits
+    (``text_chars``: the length of its base64 data, if it came as text)."""
+    try:
+        dtype = np.dtype(dtype_str)
+    except TypeError as exc:
+        raise CodecError(f"bad dtype {dtype_str!r:.40}") from exc
+    if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.itemsize > 32:
+        raise CodecError(f"dtype {dtype} not allowed")
+    if type(shape) is not list and not scalar or not all(type(n) is int and 0 <= n for n in shape):
+        raise CodecError("bad shape")
+    if len(shape) > 32:
+        raise CodecError("too many dimensions")
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > MAX_ARRAY_BYTES or text_chars > 4 * (MAX_ARRAY_BYTES // 3 + 4):
+        raise CodecError("array too large")
+    budget["bytes"] += nbytes
+    if budget["bytes"] > MAX_TOTAL_BYTES:
+        raise CodecError("arrays too large in total")
+    return dtype, nbytes
+
+
+def _array_from(raw, dtype, shape, nbytes, scalar):
     if len(raw) != nbytes:
         raise CodecError("array data does not match its shape")
     arr = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     return arr[()] if scalar else arr
+
+
+# --- the same trip without the wire -----------------------------------------------------
+
+
+def roundtrip(obj: Any) -> Any:
+    """``decode(encode(obj))``, computed directly: the same values, types, limits and errors,
+    without building the JSON data and base64 text in between.
+
+    The sandbox normalises every value a graded call takes and returns this way (so that a
+    record looks the same whether it was made in-process or read from the wire); going
+    through text cost more than the student's own code on the small arrays of a check.
+    A test compares it with ``decode(encode(obj))`` on generated values.
+
+    >>> roundtrip((1, np.float32(2.5), {"m": np.arange(3)}, object()))
+    (1, np.float32(2.5), {'m': array([0, 1, 2])}, Unsupported(type_name='object'))
+    """
+    return _roundtrip(obj, 0, {"nodes": 0, "bytes": 0})
+
+
+def _roundtrip(obj, depth, budget):
+    # _decode's accounting, node by node in the same order
+    budget["nodes"] += 1
+    if budget["nodes"] > MAX_NODES:
+        raise CodecError(f"more than {MAX_NODES} values")
+    if depth > MAX_DEPTH:
+        raise CodecError(f"nested deeper than {MAX_DEPTH}")
+    # _encode's cases, in its order
+    if obj is None or isinstance(obj, (bool, str)) and type(obj) in (bool, str):
+        return obj[:MAX_STR_CHARS] if isinstance(obj, str) else obj
+    if type(obj) is int:
+        return obj if abs(obj) < 2**63 else Unsupported("int too large")
+    if type(obj) is float:
+        return obj if math.isfinite(obj) else float(repr(obj))
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in _ALLOWED_KINDS or obj.dtype.fields is not None:
+            return Unsupported(f"ndarray of dtype {obj.dtype}"[:100])
+        if obj.nbytes > MAX_ARRAY_BYTES:
+            return Unsupported("ndarray too large")
+        dtype_str, shape, raw = obj.dtype.str, list(obj.shape), obj.tobytes(order="C")
+        dtype, nbytes = _array_header(dtype_str, shape, budget, False)
+        return _array_from(raw, dtype, shape, nbytes, False)
+    if isinstance(obj, np.generic):
+        if obj.dtype.kind not in _ALLOWED_KINDS:
+            return Unsupported(type(obj).__name__[:100])
+        arr = np.asarray(obj)
+        dtype_str, raw = arr.dtype.str, arr.tobytes()
+        dtype, nbytes = _array_header(dtype_str, (), budget, True)
+        return _array_from(raw, dtype, (), nbytes, True)
+    if type(obj) is tuple:
+        return tuple(_roundtrip(x, depth + 1, budget) for x in obj)
+    if type(obj) is list:
+        return [_roundtrip(x, depth + 1, budget) for x in obj]
+    if type(obj) is dict:
+        if not all(type(k) is str for k in obj):
+            return Unsupported("dict with non-str keys")
+        return {k: _roundtrip(v, depth + 1, budget) for k, v in obj.items()}
+    if type(obj) is RngSeed:
+        seed = int(obj.seed)
+        if not 0 <= seed < 2**63:
+            raise CodecError("bad rng seed")
+        return RngSeed(seed)
+    if type(obj) is Objective:
+        if type(obj.name) is not str:
+            raise CodecError("bad objective")
+        options = _roundtrip(obj.options, depth + 1, budget)
+        if type(options) is not dict:
+            raise CodecError("bad objective options")
+        return Objective(obj.name, options)
+    if type(obj) is Unsupported:
+        if type(obj.type_name) is not str:
+            raise CodecError("bad unsupported marker")
+        return Unsupported(obj.type_name[:100])
+    return Unsupported(type(obj).__name__[:100])

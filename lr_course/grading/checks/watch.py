@@ -7,6 +7,7 @@ only the standard library.
 from __future__ import annotations
 
 import sys
+from operator import is_ as _is
 
 __all__ = ["RuntimeWatch"]
 
@@ -47,6 +48,8 @@ class RuntimeWatch:
         self.extra.clear()
         for name, mod in self._modules.items():
             now, before = vars(mod), self._saved[name]
+            if _unchanged(now, before):
+                continue
             for key in set(now) | set(before):
                 if key in before and key in now and now[key] is before[key]:
                     continue
@@ -54,7 +57,8 @@ class RuntimeWatch:
                     continue   # numpy's lazily imported submodules (np.testing...)
                 verb = "added" if key not in before else "removed" if key not in now else "replaced"
                 found.append({"code": self._code(name), "message": f"{verb} {name}.{key}"})
-        for key in set(sys.modules) | set(self._sys_modules):
+        for key in () if _unchanged(sys.modules, self._sys_modules) else \
+                set(sys.modules) | set(self._sys_modules):
             if key in self._sys_modules:
                 if sys.modules.get(key) is not self._sys_modules[key]:
                     found.append({"code": "sys-modules", "message": f"replaced sys.modules[{key!r}]"})
@@ -79,16 +83,23 @@ class RuntimeWatch:
     def restore(self) -> None:
         for name, mod in self._modules.items():
             now, before = vars(mod), self._saved[name]
+            if _unchanged(now, before):
+                continue
             for key in list(now):
                 if key not in before and not _genuine_submodule(name, key, now[key]):
                     _delete(mod, key)
             for key, value in before.items():
                 if now.get(key, _MISSING) is not value:
                     _put(mod, key, value)
-        for key in list(sys.modules):
-            if key not in self._sys_modules and not _genuine_module(key, sys.modules[key]):
-                del sys.modules[key]
-        sys.modules.update(self._sys_modules)
+            # what is left beyond the snapshot is genuine submodules: keep them from now on,
+            # so that the next calls take the fast path
+            self._saved[name] = dict(now)
+        if not _unchanged(sys.modules, self._sys_modules):
+            for key in list(sys.modules):
+                if key not in self._sys_modules and not _genuine_module(key, sys.modules[key]):
+                    del sys.modules[key]
+            sys.modules.update(self._sys_modules)
+            self._sys_modules = dict(sys.modules)   # the snapshot plus genuine imports
         sys.meta_path[:] = self._hooks[0]
         sys.path_hooks[:] = self._hooks[1]
         sys.settrace(self._hooks[2])
@@ -97,6 +108,14 @@ class RuntimeWatch:
 
 
 _MISSING = object()
+
+
+def _unchanged(now, before) -> bool:
+    """Whether a namespace holds the very same keys and values, in the same order, as its
+    snapshot: identity only, in C (no ``==`` that a student's object could answer), so that
+    a call which patched nothing costs microseconds instead of a walk over numpy's names."""
+    return (len(now) == len(before) and all(map(_is, now.keys(), before.keys()))
+            and all(map(_is, now.values(), before.values())))
 
 
 def _put(obj, key, value):
