@@ -312,7 +312,7 @@ _VALUES = st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=64), _S
 def test_the_judges_closeness_is_numpys_allclose(pair, rtol, atol, nudge):
     """The judges' own comparison agrees with np.allclose(equal_nan=True) everywhere,
     infinities, NaNs, signed zeros and values a hair apart included."""
-    from lr_course.grading.checks.compare import _all_close
+    from lr_course.grading.checks.values import _all_close
     got, expected = pair
     if nudge:
         got = np.where(np.isfinite(expected), expected * (1 + 1e-7), got)
