@@ -56,26 +56,25 @@ root without a cgroup each run drops to a uid of its own, drawn from an unalloca
 from __future__ import annotations
 
 import contextlib
-import functools
-import importlib.util
 import json
 import os
-import py_compile
 import secrets
 import selectors
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from lr_course.grading import cgroup, syscalls
+from lr_course.grading.sandbox_tree import (CORE_PACKAGES, PLOT_PACKAGES, SANDBOX_ROOT,
+                                            TREE_PREFIX, build_tree, layout, package_paths,
+                                            remove_stale_trees)
 
 __all__ = ["Limits", "SandboxResult", "Sandbox", "IsolationError", "bwrap_path",
            "REASONS", "SANDBOX_ROOT"]
@@ -83,20 +82,10 @@ __all__ = ["Limits", "SandboxResult", "Sandbox", "IsolationError", "bwrap_path",
 # Every way a sandboxed run can end, as reported in SandboxResult.reason.
 REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed", "stopped")
 
-SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
 # uids for the runs of a root grader without a cgroup: far above any account or the
 # subordinate ranges of containers, one drawn per run
 RUN_UIDS = range(0x50000000, 0x50000000 + (1 << 24))
-_PKG_DIR = Path(__file__).resolve().parent.parent   # lr_course/
-# Course modules a notebook (and the "train" kind of a check) may import inside.
-COURSE_MODULES = ("problems.py", "surfaces.py", "_points.py", "_checks.py", "models.py", "data")
-# Installed packages the sandbox provides: numpy always; matplotlib and its dependencies
-# so that an honest plotting cell does not fail (with the Agg backend, nothing displayed).
-CORE_PACKAGES = ("numpy",)
-PLOT_PACKAGES = ("matplotlib", "mpl_toolkits", "PIL", "contourpy", "cycler", "dateutil",
-                 "fontTools", "kiwisolver", "packaging", "pyparsing", "six")
-# Files under /etc the dynamic loader and Python want; nothing else of /etc is visible.
-_ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "nsswitch.conf")
+
 
 
 class IsolationError(RuntimeError):
@@ -162,84 +151,6 @@ def _fd_holding(data: bytes) -> int:
     return fd
 
 
-def _package_paths(names) -> list[Path]:
-    """Files/dirs to expose for top-level packages ``names`` (missing ones are skipped)."""
-    paths = []
-    for name in names:
-        spec = importlib.util.find_spec(name)
-        if spec is None:
-            continue
-        if spec.submodule_search_locations:
-            paths.extend(Path(p) for p in spec.submodule_search_locations)
-        elif spec.origin:
-            paths.append(Path(spec.origin))
-        where = Path(spec.submodule_search_locations[0] if spec.submodule_search_locations
-                     else spec.origin).parent
-        paths.extend(_vendored_libraries(where, name))
-    # a namespace package may have several locations; keep each once
-    return list(dict.fromkeys(p.resolve() for p in paths))
-
-
-def _normal(name: str) -> str:
-    return name.lower().replace("-", "_").replace(".", "_")
-
-
-def _vendored_libraries(where: Path, name: str) -> list[Path]:
-    """The ``<distribution>.libs`` folders beside ``where/name`` that belong to it.
-
-    manylinux wheels keep their shared libraries there (``numpy.libs``; ``pillow.libs``
-    for the package ``PIL``). Only the few distributions that have such a folder are looked
-    up (their ``top_level.txt``, else their ``RECORD``): scanning every installed
-    distribution, as ``importlib.metadata.packages_distributions`` does, takes seconds.
-    """
-    return [libs for libs, names in _library_folders(where)
-            if _normal(libs.name[:-len(".libs")]) == _normal(name) or name in names]
-
-
-@functools.lru_cache(maxsize=16)
-def _library_folders(where: Path) -> tuple:
-    """``(folder, top-level names of its distribution)`` for each ``*.libs`` in ``where``."""
-    infos = {_normal(info.name.split("-", 1)[0]): info for info in where.glob("*.dist-info")}
-    found = []
-    for libs in sorted(where.glob("*.libs")):
-        info = infos.get(_normal(libs.name[:-len(".libs")]))
-        names = set()
-        if info is not None:
-            try:
-                names = set((info / "top_level.txt").read_text().split())
-            except OSError:
-                with contextlib.suppress(OSError):
-                    names = {line.split(",", 1)[0].split("/", 1)[0]
-                             for line in (info / "RECORD").read_text().splitlines()}
-        found.append((libs, frozenset(names)))
-    return tuple(found)
-
-
-TREE_PREFIX = "lr_course_sandbox_"
-
-
-def _remove_stale_trees(folder: Path) -> list:
-    """Remove the curated trees of graders that were killed (SIGKILL skips ``close``).
-
-    A tree is named ``lr_course_sandbox_<pid>_...`` after the grader that made it; one whose
-    grader is gone and that belongs to this account is removed. A live process with that pid
-    (even an unrelated one) keeps it: better a stale folder than another grader's tree lost.
-    """
-    removed = []
-    for tree in folder.glob(f"{TREE_PREFIX}*_*"):
-        pid = tree.name[len(TREE_PREFIX):].split("_", 1)[0]
-        try:
-            if not pid.isdigit() or tree.is_symlink() or tree.stat().st_uid != os.geteuid():
-                continue
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(tree, ignore_errors=True)
-            removed.append(tree)
-        except (OSError, ValueError):
-            continue
-    return removed
-
-
 class Sandbox:
     """Runs ``runner.py`` on a job under bubblewrap (or, loudly, without it).
 
@@ -281,10 +192,10 @@ class Sandbox:
         self.python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
         self.base_prefix = os.path.realpath(sys.base_prefix)
         names = CORE_PACKAGES + (PLOT_PACKAGES if plotting else ())
-        self.packages = _package_paths(names)
-        _remove_stale_trees(Path(tempfile.gettempdir()))
+        self.packages = package_paths(names)
+        remove_stale_trees(Path(tempfile.gettempdir()))
         self._tree = Path(tempfile.mkdtemp(prefix=f"{TREE_PREFIX}{os.getpid()}_"))
-        self._build_tree()
+        build_tree(self._tree, self.packages)
         self._live: set = set()           # running processes, for stop()
         self._live_lock = threading.Lock()
         self._stopped = False
@@ -333,42 +244,6 @@ class Sandbox:
             return "does not work here (" + proc.stderr.decode(errors="replace").strip()[:200] + ")"
         return ""
 
-    # -- the curated tree --------------------------------------------------------------
-
-    def _build_tree(self):
-        """Copy the check library (with the runner) and the allowed course modules into a tree."""
-        tree = self._tree
-        os.chmod(tree, 0o755)
-        lib = tree / "lib" / "lr_course"
-        lib.mkdir(parents=True)
-        (lib / "__init__.py").write_text(
-            '"""The parts of lr_course available to graded code."""\n')
-        for name in COURSE_MODULES:
-            src = _PKG_DIR / name
-            if src.is_dir():
-                shutil.copytree(src, lib / name, ignore=shutil.ignore_patterns("__pycache__"))
-            elif src.is_file():
-                shutil.copy2(src, lib / name)
-        # The check library and the runner: one self-contained package, copied whole.
-        grading = lib / "grading"
-        grading.mkdir()
-        (grading / "__init__.py").write_text('"""Only the check library is here."""\n')
-        shutil.copytree(Path(__file__).resolve().parent / "checks", grading / "checks",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        site = tree / "site"   # unisolated mode: symlinks to the allowed packages
-        site.mkdir()
-        for path in self.packages:
-            (site / path.name).symlink_to(path)
-        for py in lib.rglob("*.py"):
-            try:  # bytecode up front: the sandbox's file system is read-only
-                py_compile.compile(str(py), doraise=True,
-                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-            except py_compile.PyCompileError:
-                pass
-        for path in tree.rglob("*"):
-            if not path.is_symlink():
-                os.chmod(path, 0o755 if path.is_dir() else 0o644)
-
     def close(self):
         """Remove the curated tree."""
         shutil.rmtree(self._tree, ignore_errors=True)
@@ -397,57 +272,6 @@ class Sandbox:
         for path in [f"{root}/lib"] + site_paths:
             args += ["--path", path]
         return args
-
-    def _runtime_paths(self) -> list[str]:
-        """Host paths the interpreter needs, each bound at the same path (read-only).
-
-        The interpreter binary, its shared ``libpython`` (when it has one) and its standard
-        library with ``lib-dynload``; not the prefix's ``bin/``, ``include/`` or
-        ``site-packages``.
-        """
-        paths = [self.python]
-        stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
-        paths.append(stdlib)
-        dynload = os.path.realpath(sysconfig.get_config_var("DESTSHARED") or "")
-        if dynload and not dynload.startswith(stdlib + os.sep) and os.path.isdir(dynload):
-            paths.append(dynload)
-        libdir = sysconfig.get_config_var("LIBDIR") or ""
-        if sysconfig.get_config_var("Py_ENABLE_SHARED") and os.path.isdir(libdir):
-            version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-            for entry in sorted(Path(libdir).glob(f"libpython{version}*.so*")):
-                paths.append(str(entry))
-        return paths
-
-    @staticmethod
-    def _library_dirs() -> list[str]:
-        """The system's shared-library folders (the C library, libstdc++, libffi, ...)."""
-        multiarch = sysconfig.get_config_var("MULTIARCH") or ""
-        found = []
-        candidates = [f"/usr/lib/{multiarch}", f"/lib/{multiarch}"] if multiarch else []
-        candidates += ["/usr/lib64", "/lib64"]
-        for candidate in candidates:
-            real = os.path.realpath(candidate)
-            if os.path.isdir(real) and real not in found:
-                found.append(real)
-        return found
-
-    def _layout(self) -> dict:
-        """The host paths bound into every sandbox, looked up once per :class:`Sandbox`."""
-        if getattr(self, "_layout_cache", None) is None:
-            libraries = []
-            for path in self._library_dirs():
-                with os.scandir(path) as entries:
-                    hidden = [e.path for e in entries if e.name.startswith("python")
-                              and e.is_dir(follow_symlinks=False)]
-                libraries.append((path, hidden))
-            stdlib = os.path.realpath(sysconfig.get_paths()["stdlib"])
-            self._layout_cache = {
-                "libraries": libraries,
-                "etc": [f"/etc/{n}" for n in _ETC_FILES if os.path.exists(f"/etc/{n}")],
-                "runtime": self._runtime_paths(),
-                "hidden": [os.path.join(stdlib, n) for n in ("site-packages", "dist-packages")
-                           if os.path.isdir(os.path.join(stdlib, n))]}
-        return self._layout_cache
 
     def run_uid(self) -> int:
         """The uid a run drops to: :attr:`uid`, or as root without a cgroup, one of its own."""
@@ -500,14 +324,16 @@ class Sandbox:
             if path.is_symlink():
                 cmd += ["--symlink", os.readlink(path), f"/{name}"]
                 made.add(f"/{name}")
-        layout = self._layout()
-        for path, hidden in layout["libraries"]:
+        if getattr(self, "_layout_cache", None) is None:   # looked up once per Sandbox
+            self._layout_cache = layout(self.python)
+        paths = self._layout_cache
+        for path, hidden in paths["libraries"]:
             bind(path)
             for folder in hidden:   # e.g. /usr/lib64/python3.11 on Fedora
                 cmd += ["--tmpfs", folder]
-        for path in layout["etc"] + layout["runtime"]:
+        for path in paths["etc"] + paths["runtime"]:
             bind(path)
-        for folder in layout["hidden"]:   # the stdlib's site-packages could hold anything
+        for folder in paths["hidden"]:   # the stdlib's site-packages could hold anything
             cmd += ["--tmpfs", folder]
         lim = self.limits
         cmd += ["--proc", "/proc", "--dev", "/dev",

@@ -252,7 +252,7 @@ def test_sandbox_dies_with_the_grader(tmp_path):
 def test_vendored_libraries_are_found_by_their_distribution(tmp_path):
     """numpy.libs for numpy; pillow.libs for PIL (by top_level.txt, or by RECORD when a
     wheel has no top_level.txt); never another distribution's libraries."""
-    from lr_course.grading.sandbox import _vendored_libraries
+    from lr_course.grading.sandbox_tree import _vendored_libraries
     for folder in ("numpy", "numpy.libs", "PIL", "pillow.libs", "scipy.libs",
                    "pillow-11.0.0.dist-info", "scipy-1.14.0.dist-info", "kiwisolver"):
         (tmp_path / folder).mkdir()
@@ -273,17 +273,17 @@ def test_trees_of_killed_graders_are_removed_and_live_ones_kept(tmp_path, monkey
     """A grader killed with SIGKILL never removes its tree; the next one does, and never
     touches the tree of a grader still running (here: this process)."""
     import subprocess as sp
-    from lr_course.grading import sandbox as sandbox_mod
+    from lr_course.grading import sandbox as sandbox_mod, sandbox_tree
     dead = sp.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    gone = tmp_path / f"{sandbox_mod.TREE_PREFIX}{dead.pid}_abc"
-    alive = tmp_path / f"{sandbox_mod.TREE_PREFIX}{os.getpid()}_def"
-    other = tmp_path / f"{sandbox_mod.TREE_PREFIX}notapid_x"
+    gone = tmp_path / f"{sandbox_tree.TREE_PREFIX}{dead.pid}_abc"
+    alive = tmp_path / f"{sandbox_tree.TREE_PREFIX}{os.getpid()}_def"
+    other = tmp_path / f"{sandbox_tree.TREE_PREFIX}notapid_x"
     for tree in (gone, alive, other):
         (tree / "lib").mkdir(parents=True)
     monkeypatch.setattr(sandbox_mod.tempfile, "tempdir", str(tmp_path))
     with Sandbox(bwrap="", warn=False) as box:
         assert box._tree.parent == tmp_path and box._tree.name.startswith(
-            f"{sandbox_mod.TREE_PREFIX}{os.getpid()}_")
+            f"{sandbox_tree.TREE_PREFIX}{os.getpid()}_")
         assert not gone.exists() and alive.exists() and other.exists()
     assert not box._tree.exists()
