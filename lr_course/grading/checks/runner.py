@@ -274,6 +274,7 @@ def run_job(job, watch, emit, perf=time.perf_counter):
                 emit({"flags": [{"code": "resource", "message": f"{call.function} ran past "
                                  f"the {call_seconds:g} s limit of a graded call"}]})
         emit({"record": k, "data": record.to_data()})
+    compiled = {}
     for s, seed in enumerate(seeds):
         emit({"seed": s})
         recorder = Recorder(seed, emit)
@@ -283,7 +284,7 @@ def run_job(job, watch, emit, perf=time.perf_counter):
             # A fresh view of the solution's namespace, so one test cell cannot leave
             # state (an rng, a variable) to the next or to the next seed.
             entry = _run_cell(source, f"<test {grade_id}>", dict(namespace), perf,
-                              {"test": grade_id}, 0)
+                              {"test": grade_id}, 0, compiled)
             entry.pop("seconds", None)
             emit(entry)
     found = check_watch()
@@ -292,12 +293,19 @@ def run_job(job, watch, emit, perf=time.perf_counter):
     emit({"end": True})
 
 
-def _run_cell(source, name, namespace, perf, entry, seconds):
+def _run_cell(source, name, namespace, perf, entry, seconds, compiled=None):
+    """Run one cell's source in ``namespace``; ``compiled`` keeps code objects by name, for
+    a reference job that runs each test cell once per seed."""
     start = perf()
     entry.update(ok=True, error="")
     try:
         with _time_limit(seconds):
-            exec(compile(source, name, "exec"), namespace)
+            code = compiled.get(name) if compiled is not None else None
+            if code is None:
+                code = compile(source, name, "exec")
+                if compiled is not None:
+                    compiled[name] = code
+            exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
         entry["ok"] = False
         entry["error"] = f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
