@@ -294,17 +294,17 @@ def run_job(job, watch, emit, perf=time.perf_counter):
 
 
 def _run_cell(source, name, namespace, perf, entry, seconds, compiled=None):
-    """Run one cell's source in ``namespace``; ``compiled`` keeps code objects by name, for
-    a reference job that runs each test cell once per seed."""
+    """Run one cell's source in ``namespace``; ``compiled`` keeps code objects by name and
+    source, for a reference job that runs each test cell once per seed."""
     start = perf()
     entry.update(ok=True, error="")
     try:
         with _time_limit(seconds):
-            code = compiled.get(name) if compiled is not None else None
+            code = compiled.get((name, source)) if compiled is not None else None
             if code is None:
                 code = compile(source, name, "exec")
                 if compiled is not None:
-                    compiled[name] = code
+                    compiled[name, source] = code
             exec(code, namespace)
     except BaseException as exc:  # noqa: BLE001 - SystemExit, KeyboardInterrupt too
         entry["ok"] = False
