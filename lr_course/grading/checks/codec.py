@@ -133,12 +133,17 @@ def decode(data: Any) -> Any:
     return _decode(data, 0, budget)
 
 
-def _decode(data, depth, budget):
+def _count(depth, budget) -> None:
+    """One more value decoded, at ``depth``: refused past the node count or the depth."""
     budget["nodes"] += 1
     if budget["nodes"] > MAX_NODES:
         raise CodecError(f"more than {MAX_NODES} values")
     if depth > MAX_DEPTH:
         raise CodecError(f"nested deeper than {MAX_DEPTH}")
+
+
+def _decode(data, depth, budget):
+    _count(depth, budget)
     if data is None or type(data) in (bool, int, float):
         if type(data) is int and abs(data) >= 2**63:
             raise CodecError("integer out of range")
@@ -247,12 +252,7 @@ def roundtrip(obj: Any) -> Any:
 
 
 def _roundtrip(obj, depth, budget):
-    # _decode's accounting, node by node in the same order
-    budget["nodes"] += 1
-    if budget["nodes"] > MAX_NODES:
-        raise CodecError(f"more than {MAX_NODES} values")
-    if depth > MAX_DEPTH:
-        raise CodecError(f"nested deeper than {MAX_DEPTH}")
+    _count(depth, budget)   # _decode's accounting, node by node in the same order
     # _encode's cases, in its order
     if obj is None or isinstance(obj, (bool, str)) and type(obj) in (bool, str):
         return obj[:MAX_STR_CHARS] if isinstance(obj, str) else obj
