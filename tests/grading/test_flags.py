@@ -171,6 +171,28 @@ def test_runtime_watch_compares_by_identity_and_keeps_watching_after_genuine_imp
         del sys.modules["fakepkg.sub"]
 
 
+def test_the_watchs_fast_path_cannot_be_switched_off_from_a_cell(monkeypatch):
+    """A cell that replaces the watch's helpers, or the builtins they call, is still seen."""
+    import builtins
+    from lr_course.grading.checks import watch as watch_mod
+    fake = types.ModuleType("fakepkg")
+    fake.allclose = np.allclose
+    watch = RuntimeWatch({"fakepkg": fake, "watch": watch_mod, "builtins": builtins})
+    monkeypatch.setattr(watch_mod, "_unchanged", lambda *a, **k: True)
+    monkeypatch.setattr(watch_mod, "_is", lambda a, b: True)
+    monkeypatch.setattr(builtins, "all", lambda xs: True)
+    fake.allclose = lambda *a, **k: True
+    try:
+        found = {f["message"] for f in watch.check()}
+        watch.restore()
+        restored = fake.allclose is np.allclose
+    finally:
+        monkeypatch.undo()
+    assert {"replaced fakepkg.allclose", "replaced watch._unchanged", "replaced watch._is",
+            "replaced builtins.all"} <= found
+    assert restored
+
+
 def test_the_scan_is_linear_and_bounded(monkeypatch):
     """A flood of import lines or one huge cell costs the grader little (and is noted)."""
     from lr_course.grading import flags as flags_module

@@ -12,6 +12,16 @@ from operator import is_ as _is
 __all__ = ["RuntimeWatch"]
 
 
+def _unchanged(now, before, _is=_is, _all=all, _map=map, _len=len) -> bool:
+    """Whether a namespace holds the very same keys and values, in the same order, as its
+    snapshot: identity only, in C (no ``==`` that a student's object could answer), so that
+    a call which patched nothing costs microseconds instead of a walk over numpy's names.
+    What it calls is bound here, before any student code: replacing ``builtins.all`` or
+    this module's ``_is`` changes nothing it decides."""
+    return (_len(now) == _len(before) and _all(_map(_is, now.keys(), before.keys()))
+            and _all(_map(_is, now.values(), before.values())))
+
+
 class RuntimeWatch:
     """Snapshot modules and interpreter hooks; report and undo what changed since.
 
@@ -43,7 +53,9 @@ class RuntimeWatch:
         return {"numpy": "numpy-patch", "builtins": "builtins-patch"}.get(
             name.split(".")[0], "module-patch")
 
-    def check(self) -> list[dict]:
+    # _unchanged is bound as a default when the class is made: a cell that replaces the
+    # module's global (``watch._unchanged = ...``) is reported, not obeyed.
+    def check(self, _unchanged=_unchanged) -> list[dict]:
         found = list(self.extra)
         self.extra.clear()
         for name, mod in self._modules.items():
@@ -80,7 +92,7 @@ class RuntimeWatch:
                 fresh.append(f)
         return fresh
 
-    def restore(self) -> None:
+    def restore(self, _unchanged=_unchanged) -> None:
         for name, mod in self._modules.items():
             now, before = vars(mod), self._saved[name]
             if _unchanged(now, before):
@@ -108,14 +120,6 @@ class RuntimeWatch:
 
 
 _MISSING = object()
-
-
-def _unchanged(now, before) -> bool:
-    """Whether a namespace holds the very same keys and values, in the same order, as its
-    snapshot: identity only, in C (no ``==`` that a student's object could answer), so that
-    a call which patched nothing costs microseconds instead of a walk over numpy's names."""
-    return (len(now) == len(before) and all(map(_is, now.keys(), before.keys()))
-            and all(map(_is, now.values(), before.values())))
 
 
 def _put(obj, key, value):
