@@ -79,6 +79,29 @@ def build_class(root: Path, students: int) -> Path:
     return course, checks
 
 
+def fixed_costs(course: Path, runs: int = 5) -> tuple:
+    """Two parts of the overhead, measured apart: a sandbox that runs nothing (bubblewrap,
+    the interpreter, numpy and the runner's imports) and the solution's reference per seed
+    (in sandbox runs of ten seeds, as a batch records them)."""
+    import statistics
+    from lr_course.grading.engine import reference_entries
+    from lr_course.grading.sandbox import Sandbox
+    from lr_course.grading.submission import load_source
+    src = load_source(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT)
+    with Sandbox(require_isolation=shutil.which("bwrap") is not None, warn=False) as box:
+        empty = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            box.run({"cells": [], "calls": []})
+            empty.append(time.perf_counter() - start)
+        per_seed = []
+        for k in range(3):
+            start = time.perf_counter()
+            reference_entries(box, src, list(range(1000 + 10 * k, 1010 + 10 * k)), hidden=True)
+            per_seed.append((time.perf_counter() - start) / 10)
+    return statistics.median(empty), statistics.median(per_seed)
+
+
 def scores(course: Path) -> dict:
     con = sqlite3.connect(course / "gradebook.db")
     rows = con.execute(
@@ -121,6 +144,7 @@ def main(argv=None):
                               [BIN / "lr-course", "grade", ASSIGNMENT, "--quiet",
                                "--workers", str(args.workers)], engine_course)
         print(f"  {t_engine:.1f} s", flush=True)
+        start_cost, reference_cost = fixed_costs(engine_course)
 
         a, b = scores(nbgrader_course), scores(engine_course)
         identical = a == b and len(a) == args.students
@@ -145,6 +169,10 @@ def main(argv=None):
               "(sandbox start, interpreter and numpy import, judging)")
         print(f"overhead, wall-clock share    {(t_engine * args.workers - compute) / n * 1000:8.0f} ms "
               "per submission (whole command x workers, minus compute)")
+        print(f"  of which a sandbox start    {start_cost * 1000:8.0f} ms (bubblewrap, the "
+              "interpreter, numpy and the runner's imports: an empty job)")
+        print(f"  and the solution's run      {reference_cost * 1000:8.0f} ms per student (the "
+              "reference on the student's own inputs)")
         return 0 if identical else 1
     finally:
         if args.keep:

@@ -36,3 +36,22 @@ def test_bench_notebooks_times_a_notebook_and_the_kernel_start(tmp_path):
     assert any(line.startswith("tiny.ipynb") and "slowest: cell 0" in line for line in lines)
     total = next(line for line in lines if line.startswith("all 1 notebooks"))
     assert "target < 60 s" in total and "1 kernel starts" in total
+
+
+GRADING_BENCH = BENCH.parent / "bench_grading.py"
+
+
+def test_bench_grading_grades_one_class_with_both_engines_and_they_agree():
+    """A class of two: nbgrader autograde and lr-course grade give the same scores, and every
+    figure of the comparison is printed (the figures themselves are for `make bench`)."""
+    result = subprocess.run([sys.executable, str(GRADING_BENCH), "--students", "2"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    out = result.stdout
+    assert "identical scores              True" in out
+    for label in ("nbgrader autograde", "lr-course grade (sandboxed)", "speed-up",
+                  "cells' own compute", "overhead beyond compute", "of which a sandbox start",
+                  "and the solution's run"):
+        line = next(line for line in out.splitlines() if line.startswith(label)
+                    or line.strip().startswith(label))
+        assert any(ch.isdigit() for ch in line), line
