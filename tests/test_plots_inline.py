@@ -46,3 +46,24 @@ def test_import_after_a_figure_keeps_that_figure():
     nb = run_cells(COUNT_DRAWS, FIGURE + "\nimport lr_course.plots", "import json\nprint(json.dumps(plt.get_backend()))")
     assert shows_png(nb.cells[1])
     assert "inline" in json.loads(nb.cells[2].outputs[0]["text"])
+
+
+def png_size(cell):
+    import base64
+    import struct
+
+    data = next(o["data"]["image/png"] for o in cell.outputs if "image/png" in o.get("data", {}))
+    header = base64.b64decode(data)[:24]
+    return struct.unpack(">II", header[16:24])   # the IHDR chunk: width, height
+
+
+@pytest.mark.parametrize("with_plots", [False, True])
+def test_laid_out_figures_skip_the_tight_crop_and_plain_ones_keep_it(with_plots):
+    laid_out = ("import matplotlib.pyplot as plt\nplt.rcParams['figure.dpi'] = 100\n"
+                "plt.subplots(figsize=(4, 3), layout='constrained')[1].plot([1, 2, 3]);")
+    plain = "plt.subplots(figsize=(4, 3))[1].plot([1, 2, 3]);"
+    nb = run_cells("import lr_course.plots" if with_plots else "pass", laid_out, plain)
+    # the tight crop trims the white margin of either figure; a laid-out figure fits its
+    # canvas already, so with lr_course.plots it comes out at exactly figsize * dpi
+    assert (png_size(nb.cells[1]) == (400, 300)) is with_plots
+    assert png_size(nb.cells[2]) != (400, 300)
