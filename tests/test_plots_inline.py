@@ -67,3 +67,35 @@ def test_laid_out_figures_skip_the_tight_crop_and_plain_ones_keep_it(with_plots)
     # canvas already, so with lr_course.plots it comes out at exactly figsize * dpi
     assert (png_size(nb.cells[1]) == (400, 300)) is with_plots
     assert png_size(nb.cells[2]) != (400, 300)
+
+
+def test_wide_log_axes_lose_their_minor_ticks_narrow_and_chosen_ones_keep_them():
+    import matplotlib.figure
+    from matplotlib import ticker
+
+    from lr_course.plots.inline import thin_log_minor_ticks
+
+    def log_axes(low):
+        ax = matplotlib.figure.Figure().add_subplot()
+        ax.semilogy([1.0, low])
+        return ax
+
+    wide, narrow, chosen = log_axes(1e-7), log_axes(1e-2), log_axes(1e-7)
+    mine = ticker.LogLocator(subs=(2.0, 5.0))
+    chosen.yaxis.set_minor_locator(mine)
+    linear = matplotlib.figure.Figure().add_subplot()
+    linear.plot([0.0, 1.0])
+    before, narrow_before = (len(ax.yaxis.get_minorticklocs()) for ax in (wide, narrow))
+    assert [thin_log_minor_ticks(ax.figure) for ax in (wide, narrow, chosen, linear)] == [1, 1, 0, 0]
+    assert before > 40 and len(wide.yaxis.get_minorticklocs()) == 0
+    assert len(narrow.yaxis.get_minorticklocs()) == narrow_before > 10   # 2..9 in each decade
+    assert chosen.yaxis.get_minor_locator() is mine and len(chosen.yaxis.get_minorticklocs()) > 0
+    assert thin_log_minor_ticks(wide.figure) == 0              # already done: nothing to change
+
+
+def test_the_inline_display_thins_the_minor_ticks_of_a_shown_figure():
+    nb = run_cells("import lr_course.plots\nimport matplotlib.pyplot as plt\n"
+                   "fig, ax = plt.subplots(layout='constrained'); ax.semilogy([1.0, 1e-7]);",
+                   "print(type(ax.yaxis.get_minor_locator()).__name__)")
+    assert shows_png(nb.cells[0])
+    assert nb.cells[1].outputs[0]["text"].strip() == "SparseLogMinorLocator"
