@@ -73,7 +73,7 @@ def test_wide_log_axes_lose_their_minor_ticks_narrow_and_chosen_ones_keep_them()
     import matplotlib.figure
     from matplotlib import ticker
 
-    from lr_course.plots.inline import thin_log_minor_ticks
+    from lr_course.plots.ticks import thin_log_minor_ticks
 
     def log_axes(low):
         ax = matplotlib.figure.Figure().add_subplot()

@@ -22,75 +22,24 @@ already fits inside its canvas, so for those figures (all of the course's) the P
 the canvas as it is; a figure without a layout engine (a learner's plain ``plt.plot``) is still
 cropped to its ink, as before. Measured on the eight lessons: about 0.1 s a figure.
 
-And it leaves out the unlabelled minor ticks of a log axis that spans more than
-:data:`MAX_MINOR_DECADES` decades (a loss falling from 1 to 1e-9 gets 80 of them, drawn as a
-grey fringe). matplotlib does the same beyond ten decades; below four, where minor ticks carry
-labels and help reading values off, they stay. Every tick is a set of artists that the layout
-measures several times, so these fringes cost up to 0.4 s a figure. Only matplotlib's default
-minor locator is replaced; one that the author of the figure chose is kept.
+And before a figure is drawn, it drops the unlabelled minor ticks of log axes spanning many
+decades (:func:`lr_course.plots.ticks.thin_log_minor_ticks`; a minor locator that the author of
+the figure chose is kept).
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import sys
 
 import matplotlib
 import matplotlib.pyplot as plt
-import numpy as np
-from matplotlib import ticker
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
-__all__ = ["draw_inline_figures_once", "SparseLogMinorLocator", "thin_log_minor_ticks"]
+from lr_course.plots.ticks import thin_log_minor_ticks
 
-# A log axis spanning more decades than this shows no minor ticks (matplotlib's own limit is 10).
-MAX_MINOR_DECADES = 4
-
-
-class SparseLogMinorLocator(ticker.LogLocator):
-    """matplotlib's minor log locator (ticks at 2..9 times each power), none over wide spans.
-
-    >>> locator = SparseLogMinorLocator()
-    >>> len(locator.tick_values(1.0, 100.0)) > 0, len(locator.tick_values(1e-9, 1.0))
-    (True, 0)
-    """
-
-    def __init__(self, base=10.0, max_decades=MAX_MINOR_DECADES):
-        super().__init__(base=base, subs="auto")
-        self.max_decades = max_decades
-
-    def tick_values(self, vmin, vmax):
-        low, high = sorted((vmin, vmax))
-        if low > 0 and math.log(high / low, self._base) > self.max_decades:
-            return np.array([])
-        return super().tick_values(vmin, vmax)
-
-
-def thin_log_minor_ticks(figure) -> int:
-    """Give every log axis of ``figure`` that still has the default minor locator a sparse one.
-
-    Args:
-        figure: a matplotlib Figure.
-
-    Returns:
-        How many axes were changed.
-
-    >>> fig = Figure(); ax = fig.add_subplot(); ax.set_yscale("log")
-    >>> thin_log_minor_ticks(fig), type(ax.yaxis.get_minor_locator()).__name__
-    (1, 'SparseLogMinorLocator')
-    """
-    changed = 0
-    for ax in figure.axes:
-        for axis in (ax.xaxis, ax.yaxis):
-            locator = axis.get_minor_locator()
-            if (axis.get_scale() == "log" and type(locator) is ticker.LogLocator
-                    and isinstance(locator._subs, str)):
-                axis.set_minor_locator(SparseLogMinorLocator(base=locator._base))
-                changed += 1
-    return changed
-
+__all__ = ["draw_inline_figures_once"]
 
 def draw_inline_figures_once() -> bool:
     """Stop pyplot redrawing inline figures that the inline backend draws and shows anyway.
