@@ -73,7 +73,7 @@ def test_wide_log_axes_lose_their_minor_ticks_narrow_and_chosen_ones_keep_them()
     import matplotlib.figure
     from matplotlib import ticker
 
-    from lr_course.plots.ticks import thin_log_minor_ticks
+    from lr_course.plots.ticks import lighten_log_axes
 
     def log_axes(low):
         ax = matplotlib.figure.Figure().add_subplot()
@@ -86,11 +86,11 @@ def test_wide_log_axes_lose_their_minor_ticks_narrow_and_chosen_ones_keep_them()
     linear = matplotlib.figure.Figure().add_subplot()
     linear.plot([0.0, 1.0])
     before, narrow_before = (len(ax.yaxis.get_minorticklocs()) for ax in (wide, narrow))
-    assert [thin_log_minor_ticks(ax.figure) for ax in (wide, narrow, chosen, linear)] == [1, 1, 0, 0]
+    assert [lighten_log_axes(ax.figure) for ax in (wide, narrow, chosen, linear)] == [1, 1, 1, 0]
     assert before > 40 and len(wide.yaxis.get_minorticklocs()) == 0
     assert len(narrow.yaxis.get_minorticklocs()) == narrow_before > 10   # 2..9 in each decade
     assert chosen.yaxis.get_minor_locator() is mine and len(chosen.yaxis.get_minorticklocs()) > 0
-    assert thin_log_minor_ticks(wide.figure) == 0              # already done: nothing to change
+    assert lighten_log_axes(wide.figure) == 0              # already done: nothing to change
 
 
 def test_the_inline_display_thins_the_minor_ticks_of_a_shown_figure():
@@ -99,3 +99,28 @@ def test_the_inline_display_thins_the_minor_ticks_of_a_shown_figure():
                    "print(type(ax.yaxis.get_minor_locator()).__name__)")
     assert shows_png(nb.cells[0])
     assert nb.cells[1].outputs[0]["text"].strip() == "SparseLogMinorLocator"
+
+
+def test_log_labels_come_out_in_plain_text_and_read_as_matplotlib_s():
+    import matplotlib.figure
+    from matplotlib import ticker
+
+    from lr_course.plots.ticks import PlainLogFormatter, lighten_log_axes
+
+    plain = PlainLogFormatter()
+    assert [plain(x) for x in (1e-3, 1.0, 100.0, 2e-2)] == ["10⁻³", "10⁰", "10²", "2×10⁻²"]
+    ax = matplotlib.figure.Figure().add_subplot()
+    ax.semilogy([1.0, 1e-2])
+    ax.figure.canvas.draw()
+    mathtext = [t.get_text() for t in ax.yaxis.get_ticklabels(which="both") if t.get_text()]
+    lighten_log_axes(ax.figure)
+    ax.figure.canvas.draw()
+    shown = [t.get_text() for t in ax.yaxis.get_ticklabels(which="both") if t.get_text()]
+    assert len(shown) == len(mathtext) > 3 and not any("$" in t for t in shown)
+    assert all("$" in t for t in mathtext) and "10⁻²" in shown
+    mine = ticker.FormatStrFormatter("%g")
+    ax.xaxis.set_major_formatter(mine)
+    ax.set_xscale("log")          # a new default formatter: replaced; then one chosen: kept
+    ax.xaxis.set_major_formatter(mine)
+    lighten_log_axes(ax.figure)
+    assert ax.xaxis.get_major_formatter() is mine

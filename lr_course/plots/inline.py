@@ -22,9 +22,9 @@ already fits inside its canvas, so for those figures (all of the course's) the P
 the canvas as it is; a figure without a layout engine (a learner's plain ``plt.plot``) is still
 cropped to its ink, as before. Measured on the eight lessons: about 0.1 s a figure.
 
-And before a figure is drawn, it drops the unlabelled minor ticks of log axes spanning many
-decades (:func:`lr_course.plots.ticks.thin_log_minor_ticks`; a minor locator that the author of
-the figure chose is kept).
+And before a figure is drawn, its log axes lose the unlabelled minor ticks over many decades
+and get plain-text labels instead of mathtext (:func:`lr_course.plots.ticks.lighten_log_axes`;
+a locator or formatter that the author of the figure chose is kept).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
-from lr_course.plots.ticks import thin_log_minor_ticks
+from lr_course.plots.ticks import lighten_log_axes
 
 __all__ = ["draw_inline_figures_once"]
 
@@ -93,7 +93,7 @@ def _skip_tight_bbox_when_laid_out(shell) -> bool:
         return False
 
     def print_png(figure):
-        thin_log_minor_ticks(figure)
+        lighten_log_axes(figure)
         if _laid_out(figure):
             return current(figure, bbox_inches=None)
         return current(figure)
