@@ -1,9 +1,10 @@
 """Execute every lesson headless and print its wall time and the total (target: under 60 s).
 
-    .venv/bin/python benchmarks/bench_notebooks.py [notebooks/01_*.ipynb ...]
+    .venv/bin/python benchmarks/bench_notebooks.py [--cells [SECONDS]] [notebooks/01_*.ipynb ...]
 
 Times include starting a kernel per notebook, as a student or CI pays it; the slowest cell of
-each notebook is named, to show where to trim, and an empty notebook is timed first to show how
+each notebook is named, to show where to trim (``--cells`` lists every cell over 0.3 s, or
+over SECONDS, with the first line of its source), and an empty notebook is timed first to show how
 much of the total is that fixed cost. The progress record goes to a temporary
 directory. The models multiply small matrices, for which one BLAS thread is usually faster than
 two on a busy machine: compare with ``OPENBLAS_NUM_THREADS=1`` in the environment.
@@ -34,8 +35,11 @@ def _cell_seconds(cell) -> float:
     return (end - start).total_seconds()
 
 
-def run(path: Path | None) -> tuple[float, int, float]:
-    """Execute one notebook (None: an empty one); return its wall time and its slowest cell."""
+def run(path: Path | None) -> tuple[float, list[tuple[float, int, str]]]:
+    """Execute one notebook (None: an empty one); return its wall time and its code cells.
+
+    Each cell comes back as ``(seconds, index, first line of its source)``, slowest first.
+    """
     if path is None:
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("pass")])
         folder = Path.cwd()
@@ -46,24 +50,49 @@ def run(path: Path | None) -> tuple[float, int, float]:
     NotebookClient(nb, timeout=600, kernel_name="python3", record_timing=True,
                    resources={"metadata": {"path": str(folder)}}).execute()
     seconds = time.perf_counter() - start
-    cells = [(_cell_seconds(cell), index) for index, cell in enumerate(nb.cells) if cell.cell_type == "code"]
-    slowest, index = max(cells, default=(0.0, -1))
-    return seconds, index, slowest
+    cells = [(_cell_seconds(cell), index, (cell.source.strip().splitlines() or [""])[0])
+             for index, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    return seconds, sorted(cells, reverse=True)
+
+
+def _parse(argv) -> tuple[float | None, list[Path]]:
+    """Split ``--cells [SECONDS]`` from the notebook paths; None means list no cells."""
+    threshold, paths, args = None, [], list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg == "--cells":
+            threshold = 0.3
+            if args and not args[0].endswith(".ipynb"):
+                value = args.pop(0)
+                try:
+                    threshold = float(value)
+                except ValueError:
+                    raise ValueError(f"--cells takes a number of seconds, got {value!r}") from None
+        else:
+            paths.append(Path(arg))
+    return threshold, paths
 
 
 def main(argv) -> int:
-    paths = [Path(p) for p in argv] or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    threshold, paths = _parse(argv)
+    paths = paths or sorted((ROOT / "notebooks").glob("*.ipynb"))
     print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LR_COURSE_PROGRESS"] = os.path.join(tmp, "progress.json")
-        kernel_start, _, _ = run(None)
+        kernel_start, _ = run(None)
         print(f"{'(an empty notebook: kernel start)':<36} {kernel_start:6.1f} s", flush=True)
         total = 0.0
         for path in paths:
-            seconds, index, slowest = run(path)
+            seconds, cells = run(path)
             total += seconds
+            slowest, index, _ = cells[0] if cells else (0.0, -1, "")
             print(f"{path.name:<36} {seconds:6.1f} s   (slowest: cell {index}, {slowest:.1f} s)", flush=True)
+            if threshold is not None:
+                for cell_seconds, cell_index, first_line in cells:
+                    if cell_seconds < threshold:
+                        break
+                    print(f"    cell {cell_index:>3} {cell_seconds:5.2f} s   {first_line[:60]}", flush=True)
     print(f"{'all ' + str(len(paths)) + ' notebooks':<36} {total:6.1f} s   (target < 60 s; "
           f"{len(paths)} kernel starts ~ {len(paths) * kernel_start:.1f} s of it)")
     print(f"load average {os.getloadavg()[0]:.1f} at the end")

@@ -39,6 +39,7 @@ __all__ = [
     "regime",
     "steps_to_tolerance",
     "steps_to_tolerance_empirical",
+    "steps_to_tolerance_scan",
     "noise_floor",
     "mean_square_recursion",
 ]
@@ -456,6 +457,59 @@ def steps_to_tolerance_empirical(problem, lr, tol, max_steps=10_000, *, params=N
                 return math.inf
             x = x - lr * problem.grad(x)
     return math.inf
+
+
+def steps_to_tolerance_scan(problem, lrs, tol, max_steps=10_000, *, params=None,
+                            measure="distance"):
+    """:func:`steps_to_tolerance_empirical` at many learning rates, as one array computation.
+
+    Every lr runs the same plain gradient descent, ``x <- x - lr * grad(x)``, from the same
+    start; the runs are the columns of one ``(dim, len(lrs))`` array, so each step is one
+    matrix product instead of one Python loop per lr. A run leaves the array once it is within
+    ``tol`` or has overflowed. The counts are those of the one-lr function, run by run.
+
+    Args:
+        problem: as for :func:`steps_to_tolerance_empirical`, whose ``grad`` (and ``loss`` for
+            ``measure="loss"``) also accepts a stack of points of shape ``(dim, n)``, one point
+            a column, as :class:`lr_course.problems.Quadratic` does.
+        lrs: learning rates, each > 0.
+        tol, max_steps, params, measure: as for :func:`steps_to_tolerance_empirical`.
+
+    Returns:
+        A float array, one count per lr: the first step k with the measure <= ``tol``, or
+        ``inf`` where that does not happen within ``max_steps`` steps (or the run overflows).
+
+    >>> from lr_course.problems import Quadratic
+    >>> steps_to_tolerance_scan(Quadratic.one_d(1.0, x0=1.0), [0.1, 1.0, 2.5], 1e-3)
+    array([66.,  1., inf])
+    """
+    lrs = np.asarray(lrs, dtype=float).ravel()
+    for lr in lrs:
+        _positive(lr, "lr")
+    tol = _positive(tol, "tol")
+    max_steps = _checks.integer("max_steps", max_steps, minimum=0)
+    measure = _checks.choice("measure", measure, ("distance", "loss"))
+    start = np.array(problem.x0 if params is None else params, dtype=float)
+    x_star = np.asarray(problem.minimum, dtype=float)
+    f_star = problem.loss(x_star) if measure == "loss" else 0.0
+
+    counts = np.full(lrs.size, math.inf)
+    running = np.arange(lrs.size)                    # the lrs still running, by index
+    x = np.repeat(start[:, None], lrs.size, axis=1)  # one column per running lr
+    with np.errstate(all="ignore"):
+        for k in range(max_steps + 1):
+            if measure == "distance":
+                err = np.sqrt(np.sum((x - x_star[:, None]) ** 2, axis=0))
+            else:
+                err = np.asarray(problem.loss(x), dtype=float).reshape(-1) - f_star
+            hit = err <= tol
+            counts[running[hit]] = k
+            keep = ~hit & np.isfinite(err)           # an overflowed run stays at inf
+            running, x = running[keep], x[:, keep]
+            if running.size == 0:
+                break
+            x = x - lrs[running] * problem.grad(x)
+    return counts
 
 
 # --------------------------------------------------------------------------- noise

@@ -475,3 +475,22 @@ def test_steps_to_tolerance_empirical_measures_the_loss_above_the_minimum_and_it
     assert inspect.signature(analysis.steps_to_tolerance_empirical).parameters["max_steps"].default == 10_000
     assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 1e-4, 0.37) == 9943
     assert analysis.steps_to_tolerance_empirical(Quadratic.one_d(1.0, x0=1.0), 1e-4, 0.36) == math.inf
+
+
+def test_steps_to_tolerance_scan_counts_what_the_one_lr_loop_counts_run_by_run():
+    bowl = Quadratic([1.0, 3.0, 10.0], rotation=np.random.default_rng(3))
+    lrs = np.geomspace(0.01, 0.25, 40)       # up to past 2/L = 0.2: some runs diverge
+    for measure, max_steps in (("distance", 3000), ("loss", 3000), ("distance", 400)):
+        one_by_one = [analysis.steps_to_tolerance_empirical(bowl, lr, 1e-6, max_steps=max_steps,
+                                                            measure=measure) for lr in lrs]
+        scan = analysis.steps_to_tolerance_scan(bowl, lrs, 1e-6, max_steps=max_steps, measure=measure)
+        assert scan.tolist() == [float(k) for k in one_by_one]
+        assert np.isinf(scan).any() and np.isfinite(scan).any()
+
+
+def test_steps_to_tolerance_scan_checks_every_lr_and_starts_where_asked():
+    q = Quadratic.one_d(1.0, x0=1.0)
+    with pytest.raises(ValueError, match="lr"):
+        analysis.steps_to_tolerance_scan(q, [0.1, -0.1], 1e-3)
+    assert analysis.steps_to_tolerance_scan(q, [0.1], 1e-3, params=[1e-4]).tolist() == [0.0]
+    assert analysis.steps_to_tolerance_scan(q, [0.1, 0.5], 1e-3, max_steps=0).tolist() == [math.inf] * 2

@@ -38,6 +38,23 @@ def test_bench_notebooks_times_a_notebook_and_the_kernel_start(tmp_path):
     assert "target < 60 s" in total and "1 kernel starts" in total
 
 
+def test_bench_notebooks_lists_the_cells_over_a_threshold_with_their_first_line(tmp_path):
+    import nbformat
+
+    tiny = tmp_path / "tiny.ipynb"
+    cells = ["x = 1", "import time\ntime.sleep(0.5)  # slow", "y = 2"]
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), tiny)
+    result = subprocess.run([sys.executable, str(NOTEBOOKS_BENCH), "--cells", "0.4", str(tiny)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    listed = [line.split() for line in result.stdout.splitlines() if line.startswith("    cell")]
+    # only the sleeping cell is over 0.4 s (it sleeps 0.5 s); it is named by index and first line
+    assert [(row[1], row[4:6]) for row in listed] == [("1", ["import", "time"])]
+    bad = subprocess.run([sys.executable, str(NOTEBOOKS_BENCH), "--cells", "soon", str(tiny)],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and "--cells takes a number of seconds, got 'soon'" in bad.stderr
+
+
 GRADING_BENCH = BENCH.parent / "bench_grading.py"
 
 

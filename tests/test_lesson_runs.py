@@ -103,3 +103,50 @@ def test_the_template_and_a_half_filled_answer_are_unanswered():
     half = {"prediction": 0.3, "reading": ..., "run": ...}
     assert check_answer("00.predict_run", half, record=False).status == "unanswered"
     assert "dict" in check_answer("00.predict_run", 0.3, record=False).wrong[0]
+
+
+# What each lesson says about a run that is not its experiment, and about an answer that is not
+# a run at all: the shared readers (feedback.as_constant_lr_run, feedback.as_array) carry each
+# lesson's own words.
+NOT_THE_EXPERIMENT = {
+    "00": "your run is not the experiment of the exercise (lr 0.1, curvature 2, w0 = 3)",
+    "01": "lr = 0.2 is not in the oscillating range of this parabola",
+    "02": "your run is not the experiment of the exercise (curvatures 1 and 100, start (1, 1))",
+    "03": "your run did not start at x0 = 1 with curvature 1 (its first mean loss is not 0.5)",
+    "04": "the first 300 steps of your run do not settle where lr 0.4 would",
+    "05": "your draws are not log-uniform on [1e-4, 1)",
+    "06": "your run is not the experiment of the exercise (constant lr, curvature 1, w0 = 1)",
+}
+NOT_A_RUN = {
+    "00": "the run should be the History that training.train returned",
+    "03": "the run should be the mean_loss array of 600 steps that noisy_sgd_runs returned",
+    "04": "the run should be the mean_loss array (600 steps, from x0 = 1) that noisy_sgd_runs returned",
+    "05": "the run should be the (2000, 20) array of draws from search.log_uniform",
+}
+
+
+@pytest.mark.parametrize("lesson", sorted(CASES))
+def test_a_run_that_is_not_the_experiment_is_named_in_the_lesson_s_words(lesson):
+    prediction, reading, _, wrong_run = CASES[lesson]()
+    for run, expected in ((wrong_run, NOT_THE_EXPERIMENT[lesson]), ("a string", NOT_A_RUN.get(lesson))):
+        feedback = check_answer(f"{lesson}.predict_run", {"prediction": prediction, "reading": reading,
+                                                          "run": run}, record=False)
+        assert feedback.status == "failed" and feedback.hint
+        if expected is not None:
+            assert feedback.wrong == (expected,), str(feedback)
+
+
+def test_a_constant_lr_run_from_the_wrong_start_or_at_a_changing_lr_is_not_the_experiment():
+    from lr_course.lessons.feedback import Verdict, as_constant_lr_run
+
+    quadratic = problems.Quadratic.one_d(curvature=4.0, x0=1.0)
+    run = training.train(quadratic, optimizers.sgd(lr=0.4), num_steps=20, record_params=True)
+    decayed = training.train(quadratic, optimizers.sgd(lr=schedules.step_decay(0.4, drop_every=10)),
+                             num_steps=20, record_params=True)
+    say = dict(experiment="constant lr, curvature 4, w0 = 1", hint="Use the exercise's call.")
+    assert as_constant_lr_run(run, Verdict(), 20, loss0=2.0, params=True, **say) is run
+    for verdict_run, kwargs in ((decayed, {}), (run, {"lr": 0.3}), (run, {"loss0": 4.5})):
+        verdict = Verdict()
+        args = {"loss0": 2.0, **kwargs}
+        assert as_constant_lr_run(verdict_run, verdict, 20, params=True, **args, **say) is None
+        assert verdict.wrong == ["your run is not the experiment of the exercise (constant lr, curvature 4, w0 = 1)"]

@@ -298,3 +298,84 @@ def as_history(run, verdict: Verdict, num_steps: int, *, params: bool = False):
         verdict.bad("your run did not record its params", "Pass record_params=True to training.train.")
         return None
     return run
+
+
+def as_constant_lr_run(run, verdict: Verdict, num_steps: int, *, loss0: float, experiment: str,
+                       hint: str, lr: float | None = None, params: bool = False):
+    """The learner's run if it is the exercise's constant-lr experiment, or None after saying why.
+
+    The shared reading of the lessons' predict-run-check answers that pass a
+    ``training.train`` History: :func:`as_history` first, then the run must keep one lr (``lr``
+    if the exercise names it, the learner's own otherwise) and start at the loss ``loss0`` of
+    the exercise's problem and start.
+
+    Args:
+        run: what the learner passed as their run.
+        verdict: the verdict to fill.
+        num_steps: the number of steps the exercise asks for.
+        loss0: the loss at the start of the exercise's experiment.
+        experiment: the experiment in a few words, e.g. ``"constant lr, curvature 4, w0 = 1"``.
+        hint: how to set that experiment up.
+        lr: the lr the exercise asks for; None when the learner picks it.
+        params: whether the run must have recorded its params.
+
+    Returns:
+        The run, or None (the verdict says what is wrong with it).
+
+    >>> from lr_course import optimizers, problems, training
+    >>> run = training.train(problems.Quadratic.one_d(2.0, x0=3.0), optimizers.sgd(lr=0.1), num_steps=10)
+    >>> v = Verdict()
+    >>> as_constant_lr_run(run, v, 10, loss0=9.0, experiment="...", hint="...", lr=0.1) is run
+    True
+    >>> as_constant_lr_run(run, v, 10, loss0=2.0, experiment="curvature 4", hint="...") is None
+    True
+    """
+    run = as_history(run, verdict, num_steps, params=params)
+    if run is None:
+        return None
+    expected = float(run.lr[0]) if lr is None else lr
+    if not (np.allclose(run.lr[:-1], expected) and np.isclose(run.loss[0], loss0)):
+        verdict.bad(f"your run is not the experiment of the exercise ({experiment})", hint)
+        return None
+    return run
+
+
+def as_array(run, verdict: Verdict, shape: tuple, *, what: str, hint: str,
+             start: float | None = None, off_start: tuple[str, str] | None = None):
+    """The learner's run as a float array of ``shape``, or None after saying why not.
+
+    The shared reading of the predict-run-check answers that pass an array (the ``mean_loss``
+    of ``training.noisy_sgd_runs``, draws of ``search.log_uniform``).
+
+    Args:
+        run: what the learner passed as their run.
+        verdict: the verdict to fill.
+        shape: the shape the exercise's experiment returns.
+        what: what the run should be, e.g. ``"the mean_loss array of 600 steps that
+            noisy_sgd_runs returned"`` (said as "the run should be ...").
+        hint: how to produce it.
+        start: if given, the first entry the experiment starts at (checked with ``np.isclose``).
+        off_start: ``(message, hint)`` for a run that does not start at ``start``; by default the
+            same words as for a wrong shape.
+
+    Returns:
+        The array, or None (the verdict says what is wrong with it).
+
+    >>> v = Verdict()
+    >>> as_array([0.5, 0.4], v, (2,), what="two losses", hint="...", start=0.5).tolist()
+    [0.5, 0.4]
+    >>> as_array("text", v, (2,), what="two losses", hint="...") is None
+    True
+    """
+    try:
+        values = np.asarray(run, dtype=float)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.shape != tuple(shape):
+        verdict.bad(f"the run should be {what}", hint)
+        return None
+    if start is not None and not np.isclose(values.flat[0], start):
+        message, start_hint = off_start or (f"the run should be {what}", hint)
+        verdict.bad(message, start_hint)
+        return None
+    return values

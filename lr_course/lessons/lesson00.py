@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import as_history, Verdict, as_number, call_answer, check_number, check_prediction, is_function
+from lr_course.lessons.feedback import as_constant_lr_run, Verdict, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("00", "Start here")
 
@@ -59,12 +59,10 @@ def _gd_loop(answer, verdict: Verdict) -> None:
 def _predict_run(answer, verdict: Verdict) -> None:
     # 10 steps at lr 0.1 on loss(w) = w**2 (curvature 2) from w0 = 3
     def read(run, verdict):
-        run = as_history(run, verdict, 10)
+        run = as_constant_lr_run(run, verdict, 10, lr=0.1, loss0=9.0,
+                                 experiment="lr 0.1, curvature 2, w0 = 3",
+                                 hint="Copy the call of the exercise exactly: only the numbers it names.")
         if run is None:
-            return None
-        if not (np.allclose(run.lr[:-1], 0.1) and np.isclose(run.loss[0], 9.0)):
-            verdict.bad("your run is not the experiment of the exercise (lr 0.1, curvature 2, w0 = 3)",
-                        "Copy the call of the exercise exactly: only the numbers it names.")
             return None
         return float(np.ravel(run.final_params)[0])
 

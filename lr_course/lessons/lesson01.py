@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import as_history, Verdict, as_number, call_answer, check_number, check_prediction, is_function
+from lr_course.lessons.feedback import as_constant_lr_run, Verdict, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("01", "Too small, too large")
 
@@ -109,14 +109,12 @@ def _optimal_rate(answer, verdict: Verdict) -> None:
 def _predict_run(answer, verdict: Verdict) -> None:
     # 20 steps on the parabola of curvature 4 from w0 = 1, at an lr of the learner's choice
     def read(run, verdict):
-        run = as_history(run, verdict, 20, params=True)
+        run = as_constant_lr_run(run, verdict, 20, params=True, loss0=2.0,
+                                 experiment="constant lr, curvature 4, w0 = 1",
+                                 hint="Use problems.Quadratic.one_d(curvature=4.0, x0=1.0) and a constant lr.")
         if run is None:
             return None
         lr = float(run.lr[0])
-        if not (np.allclose(run.lr[:-1], lr) and np.isclose(run.loss[0], 2.0)):
-            verdict.bad("your run is not the experiment of the exercise (constant lr, curvature 4, w0 = 1)",
-                        "Use problems.Quadratic.one_d(curvature=4.0, x0=1.0) and a constant lr.")
-            return None
         if not 0.25 < lr < 0.5:
             verdict.bad(f"lr = {lr:g} is not in the oscillating range of this parabola",
                         "Oscillating means 1 < lr * curvature < 2.")

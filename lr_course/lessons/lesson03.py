@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, check_prediction, is_function
+from lr_course.lessons.feedback import Verdict, as_array, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("03", "Time against accuracy")
 
@@ -87,17 +87,13 @@ def _pareto(answer, verdict: Verdict) -> None:
 def _predict_run(answer, verdict: Verdict) -> None:
     # noisy_sgd_runs at lr 0.1, curvature 1, sigma = 2 / sqrt(B), x0 = 1, 600 steps
     def read(run, verdict):
-        try:
-            mean_loss = np.asarray(run, dtype=float)
-        except (TypeError, ValueError):
-            mean_loss = None
-        if mean_loss is None or mean_loss.shape != (601,):
-            verdict.bad("the run should be the mean_loss array of 600 steps that noisy_sgd_runs returned",
-                        "`mean_loss, _ = training.noisy_sgd_runs(...)`, then pass mean_loss.")
-            return None
-        if not np.isclose(mean_loss[0], 0.5):
-            verdict.bad("your run did not start at x0 = 1 with curvature 1 (its first mean loss is not 0.5)",
-                        "Use the curvature, x0 and lrs of the exercise; only the batch size is yours.")
+        mean_loss = as_array(
+            run, verdict, (601,), start=0.5,
+            what="the mean_loss array of 600 steps that noisy_sgd_runs returned",
+            hint="`mean_loss, _ = training.noisy_sgd_runs(...)`, then pass mean_loss.",
+            off_start=("your run did not start at x0 = 1 with curvature 1 (its first mean loss is not 0.5)",
+                       "Use the curvature, x0 and lrs of the exercise; only the batch size is yours."))
+        if mean_loss is None:
             return None
         return float(mean_loss[200:].mean())
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, check_prediction, is_function
+from lr_course.lessons.feedback import Verdict, as_array, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("04", "Schedules")
 
@@ -93,13 +93,10 @@ def _decayed_floor(answer, verdict: Verdict) -> None:
 def _predict_run(answer, verdict: Verdict) -> None:
     # lr 0.4 for 300 steps then 0.04 for 300 more (curvature 1, sigma 1, x0 = 1), 2000 runs
     def read(run, verdict):
-        try:
-            mean_loss = np.asarray(run, dtype=float)
-        except (TypeError, ValueError):
-            mean_loss = None
-        if mean_loss is None or mean_loss.shape != (601,) or not np.isclose(mean_loss[0], 0.5):
-            verdict.bad("the run should be the mean_loss array (600 steps, from x0 = 1) that noisy_sgd_runs returned",
-                        "`mean_loss, _ = training.noisy_sgd_runs(lrs, 1.0, 1.0, 1.0, 2000, rng)`.")
+        mean_loss = as_array(run, verdict, (601,), start=0.5,
+                             what="the mean_loss array (600 steps, from x0 = 1) that noisy_sgd_runs returned",
+                             hint="`mean_loss, _ = training.noisy_sgd_runs(lrs, 1.0, 1.0, 1.0, 2000, rng)`.")
+        if mean_loss is None:
             return None
         early = mean_loss[200:300].mean()
         if not 0.1 < early < 0.15:  # the floor of lr 0.4 is 0.125 in loss units: the first phase happened

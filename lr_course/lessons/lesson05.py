@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import Verdict, as_number, call_answer, check_number, check_prediction, is_function
+from lr_course.lessons.feedback import Verdict, as_array, as_number, call_answer, check_number, check_prediction, is_function
 
 EXERCISES = ExerciseSet("05", "Tuning")
 
@@ -87,13 +87,9 @@ def _simulate_top(answer, verdict: Verdict) -> None:
 def _predict_run(answer, verdict: Verdict) -> None:
     # 2000 repeats of 20 log-uniform lrs in [1e-4, 1); a hit is an lr within 0.1 decade of 1e-2
     def read(run, verdict):
-        try:
-            draws = np.asarray(run, dtype=float)
-        except (TypeError, ValueError):
-            draws = None
-        if draws is None or draws.shape != (2000, 20):
-            verdict.bad("the run should be the (2000, 20) array of draws from search.log_uniform",
-                        "`draws = search.log_uniform(1e-4, 1.0, (2000, 20), rng)`.")
+        draws = as_array(run, verdict, (2000, 20), what="the (2000, 20) array of draws from search.log_uniform",
+                         hint="`draws = search.log_uniform(1e-4, 1.0, (2000, 20), rng)`.")
+        if draws is None:
             return None
         if not (np.all((draws >= 1e-4) & (draws < 1.0)) and abs(np.median(np.log10(draws)) + 2) < 0.2):
             verdict.bad("your draws are not log-uniform on [1e-4, 1)",

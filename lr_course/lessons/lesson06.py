@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lr_course.lessons.exercise import ExerciseSet
-from lr_course.lessons.feedback import NotAnswered, Verdict, as_history, check_prediction
+from lr_course.lessons.feedback import NotAnswered, Verdict, as_constant_lr_run, check_prediction
 from lr_course.lessons.rubrics import load as load_rubrics
 
 __all__ = ["Question", "Rubric", "QUESTIONS", "WRITTEN", "rubrics", "EXERCISES", "show", "answer",
@@ -375,14 +375,12 @@ def check_scores(rubric: Rubric, scores, verdict) -> None:
 def _predict_run(answer, verdict: Verdict) -> None:
     # GD on the parabola of curvature 1 from w0 = 1 for 3000 steps, at a constant lr <= 0.5
     def read(run, verdict):
-        run = as_history(run, verdict, 3000)
+        run = as_constant_lr_run(run, verdict, 3000, loss0=0.5,
+                                 experiment="constant lr, curvature 1, w0 = 1",
+                                 hint="Use problems.Quadratic.one_d(curvature=1.0, x0=1.0) and a constant lr.")
         if run is None:
             return None
         lr = float(run.lr[0])
-        if not (np.allclose(run.lr[:-1], lr) and np.isclose(run.loss[0], 0.5)):
-            verdict.bad("your run is not the experiment of the exercise (constant lr, curvature 1, w0 = 1)",
-                        "Use problems.Quadratic.one_d(curvature=1.0, x0=1.0) and a constant lr.")
-            return None
         if not 0 < lr <= 0.5:
             verdict.bad(f"lr = {lr:g} is outside the range the exercise asks for (0, 0.5]")
             return None

@@ -14,17 +14,32 @@ the inline one: the figures are still shown (by ``flush_figures``) and still clo
 cell, exactly as before. Any other backend is left alone, and switching to one later (for
 example ``%matplotlib widget``) connects pyplot's hook again, since ``switch_backend`` always
 installs it. ``lr_course.plots`` calls it on import.
+
+It also skips a measurement that a laid-out figure does not need. The inline backend saves
+every figure with ``bbox_inches="tight"``, which walks every artist once more (every tick label
+of every axis) to find the bounding box of the ink. A figure with constrained or tight layout
+already fits inside its canvas, so for those figures (all of the course's) the PNG is made with
+the canvas as it is; a figure without a layout engine (a learner's plain ``plt.plot``) is still
+cropped to its ink, as before. Measured on the eight lessons: about 0.1 s a figure.
+
+And before a figure is drawn, its log axes lose the unlabelled minor ticks over many decades
+and get plain-text labels instead of mathtext (:func:`lr_course.plots.ticks.lighten_log_axes`;
+a locator or formatter that the author of the figure chose is kept).
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import matplotlib
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
+
+from lr_course.plots.ticks import lighten_log_axes
 
 __all__ = ["draw_inline_figures_once"]
-
 
 def draw_inline_figures_once() -> bool:
     """Stop pyplot redrawing inline figures that the inline backend draws and shows anyway.
@@ -48,4 +63,41 @@ def draw_inline_figures_once() -> bool:
     if not plt.get_fignums():
         plt.switch_backend(backend)
     plt.uninstall_repl_displayhook()
+    _skip_tight_bbox_when_laid_out(ipython.get_ipython())
+    return True
+
+
+def _laid_out(figure) -> bool:
+    """True if the figure places its own axes inside the canvas (constrained or tight layout)."""
+    return isinstance(figure.get_layout_engine(), (ConstrainedLayoutEngine, TightLayoutEngine))
+
+
+def _skip_tight_bbox_when_laid_out(shell) -> bool:
+    """Make the inline PNG of a laid-out figure without the ``bbox_inches="tight"`` pass.
+
+    Only IPython's own PNG formatter (a ``partial`` of ``pylabtools.print_figure``) is wrapped,
+    keeping its keyword arguments; a formatter somebody else installed is left alone, and so is
+    any other format (retina, SVG). Returns True if the formatter was wrapped.
+    """
+    from IPython.core import pylabtools
+
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        current = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    if getattr(current, "_lr_course_wrapped", False):
+        return True
+    if not (isinstance(current, functools.partial) and current.func is pylabtools.print_figure
+            and current.keywords.get("fmt", "png") == "png"):
+        return False
+
+    def print_png(figure):
+        lighten_log_axes(figure)
+        if _laid_out(figure):
+            return current(figure, bbox_inches=None)
+        return current(figure)
+
+    print_png._lr_course_wrapped = True
+    formatter.for_type(Figure, print_png)
     return True

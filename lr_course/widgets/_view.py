@@ -23,6 +23,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from lr_course.plots.ticks import lighten_log_axes
+
 # Pixels per inch of the frames. 80 keeps a three-panel figure near 700 px wide: sharp at
 # the width of a notebook cell, and cheap to encode.
 DPI = 80
@@ -65,6 +67,8 @@ class FrameRenderer:
         canvas = self.figure.canvas
         renderer = canvas.get_renderer()
         if self._background is None or renderer is not self._renderer:
+            # as the inline figures: sparse minor ticks and plain-text labels on log axes (cheaper)
+            lighten_log_axes(self.figure)
             canvas.draw()  # skips animated artists: this is the still background
             if not self._layout_done:
                 # The constrained layout is solved on the first full draw (which placed the axes
