@@ -436,12 +436,8 @@ def steps_to_tolerance_empirical(problem, lr, tol, max_steps=10_000, *, params=N
     66
     """
     lr = _positive(lr, "lr")
-    tol = _positive(tol, "tol")
-    max_steps = _checks.integer("max_steps", max_steps, minimum=0)
-    measure = _checks.choice("measure", measure, ("distance", "loss"))
-    x = np.array(problem.x0 if params is None else params, dtype=float)
-    x_star = np.asarray(problem.minimum, dtype=float)
-    f_star = problem.loss(x_star) if measure == "loss" else 0.0
+    tol, max_steps, measure, x, x_star, f_star = _tolerance_run(problem, tol, max_steps,
+                                                                params, measure)
 
     def error(x):
         if measure == "distance":
@@ -457,6 +453,18 @@ def steps_to_tolerance_empirical(problem, lr, tol, max_steps=10_000, *, params=N
                 return math.inf
             x = x - lr * problem.grad(x)
     return math.inf
+
+
+def _tolerance_run(problem, tol, max_steps, params, measure) -> tuple:
+    """The checked arguments of a steps-to-tolerance run and where it starts and ends:
+    ``(tol, max_steps, measure, start, x_star, f_star)``."""
+    tol = _positive(tol, "tol")
+    max_steps = _checks.integer("max_steps", max_steps, minimum=0)
+    measure = _checks.choice("measure", measure, ("distance", "loss"))
+    start = np.array(problem.x0 if params is None else params, dtype=float)
+    x_star = np.asarray(problem.minimum, dtype=float)
+    return tol, max_steps, measure, start, x_star, (problem.loss(x_star) if measure == "loss"
+                                                    else 0.0)
 
 
 def steps_to_tolerance_scan(problem, lrs, tol, max_steps=10_000, *, params=None,
@@ -486,12 +494,8 @@ def steps_to_tolerance_scan(problem, lrs, tol, max_steps=10_000, *, params=None,
     lrs = np.asarray(lrs, dtype=float).ravel()
     for lr in lrs:
         _positive(lr, "lr")
-    tol = _positive(tol, "tol")
-    max_steps = _checks.integer("max_steps", max_steps, minimum=0)
-    measure = _checks.choice("measure", measure, ("distance", "loss"))
-    start = np.array(problem.x0 if params is None else params, dtype=float)
-    x_star = np.asarray(problem.minimum, dtype=float)
-    f_star = problem.loss(x_star) if measure == "loss" else 0.0
+    tol, max_steps, measure, start, x_star, f_star = _tolerance_run(problem, tol, max_steps,
+                                                                    params, measure)
 
     counts = np.full(lrs.size, math.inf)
     running = np.arange(lrs.size)                    # the lrs still running, by index
