@@ -468,7 +468,9 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         return Grader(source, sandbox, **grader_args).grade_file(path, student), mode
     # The student runs this: the instructor's warning about grading unisolated is not
     # theirs; the report's note says the run was not isolated (feedback._run_note).
-    with Sandbox(require_isolation=require_isolation, warn=False) as box:
+    # Warm, as the class's grading is: a self-check sees what the final grading sees.
+    with Sandbox(require_isolation=require_isolation, warn=False,
+                 submissions=path.parent) as box:
         return Grader(source, box, **grader_args).grade_file(path, student), mode
 
 

@@ -62,6 +62,7 @@ import secrets
 import selectors
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -71,7 +72,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from lr_course.grading import cgroup, syscalls
+from lr_course.grading import cgroup, syscalls, warm
 from lr_course.grading.sandbox_tree import (CORE_PACKAGES, PLOT_PACKAGES, SANDBOX_ROOT,
                                             TREE_PREFIX, build_tree, layout, package_paths,
                                             remove_stale_trees)
@@ -161,6 +162,11 @@ class Sandbox:
         uid: the unprivileged uid (and gid) the code runs as.
         bwrap: path to bubblewrap; default from :func:`bwrap_path`. ``""`` forces the
             unisolated mode (tests use this to exercise it).
+        submissions: the folder that holds the submissions this sandbox will run (a
+            course's ``submitted/``, or one notebook's folder). Runs of a submission inside
+            it, and runs without one, are warm (:mod:`~lr_course.grading.warm`); others
+            are cold. Without it, only runs without a submission are warm.
+        warm: ``False`` makes every run cold (a fresh interpreter under bubblewrap).
 
     Use as a context manager (or call :meth:`close`) to remove the curated tree.
 
@@ -171,7 +177,8 @@ class Sandbox:
 
     def __init__(self, limits: Limits | None = None, require_isolation: bool = False,
                  plotting: bool = True, uid: int = 65534, bwrap: str | None = None,
-                 warn: bool = True):
+                 warn: bool = True, submissions: str | os.PathLike | None = None,
+                 warm: bool = True):
         self.limits = limits or Limits()
         self.uid = int(uid)
         self.bwrap = bwrap_path() if bwrap is None else (bwrap or None)
@@ -196,9 +203,16 @@ class Sandbox:
         remove_stale_trees(Path(tempfile.gettempdir()))
         self._tree = Path(tempfile.mkdtemp(prefix=f"{TREE_PREFIX}{os.getpid()}_"))
         build_tree(self._tree, self.packages)
-        self._live: set = set()           # running processes, for stop()
+        self._live: set = set()           # running processes and warm runs, for stop()
         self._live_lock = threading.Lock()
         self._stopped = False
+        self.submissions = Path(submissions).resolve() if submissions is not None else None
+        self._zygotes: list = []          # idle warm interpreters, one per run at a time
+        self._all_zygotes: list = []
+        self._zygote_lock = threading.Lock()
+        if self.isolated:
+            self.walls["warm"] = "on" if warm else "off (asked for cold runs)"
+        self._warm = self.isolated and warm
 
     def stop(self):
         """Kill every run in progress (its whole process group) and refuse new ones.
@@ -210,6 +224,9 @@ class Sandbox:
             self._stopped = True
             live = list(self._live)
         for proc in live:
+            if isinstance(proc, warm.WarmRun):
+                proc.kill()
+                continue
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
@@ -245,7 +262,11 @@ class Sandbox:
         return ""
 
     def close(self):
-        """Remove the curated tree."""
+        """End the warm interpreters and remove the curated tree."""
+        with self._zygote_lock:
+            zygotes, self._zygotes, self._all_zygotes = self._all_zygotes, [], []
+        for zygote in zygotes:
+            zygote.close()
         shutil.rmtree(self._tree, ignore_errors=True)
 
     def __enter__(self):
@@ -280,11 +301,17 @@ class Sandbox:
         return self.uid
 
     def command(self, submission_dir: str | os.PathLike | None = None,
-                seccomp_fd: int | None = None, uid: int | None = None) -> tuple[list, str]:
+                seccomp_fd: int | None = None, uid: int | None = None,
+                zygote_fds: tuple | None = None) -> tuple[list, str]:
         """The argv that runs the runner, and the working directory (host side).
 
         ``seccomp_fd`` is a file descriptor holding the filter (:meth:`run` makes it);
         ``uid`` the one the runner drops to as root (default :attr:`uid`).
+        ``zygote_fds`` = ``(control, seccomp)`` makes it the warm interpreter's argv
+        instead (:mod:`~lr_course.grading.checks.zygote`): the same file system, with
+        :attr:`submissions` at ``/.submissions`` and an empty ``/submission``; no seccomp
+        filter and a few capabilities, because it builds each run's namespaces itself
+        (each run installs the filter and drops them before reading its job).
         """
         python = [self.python, "-I", "-S", "-B"]
         if not self.isolated:
@@ -302,7 +329,9 @@ class Sandbox:
             cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
         else:
             cmd += ["--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid)]
-        if seccomp_fd is not None:
+        if zygote_fds is not None:
+            cmd += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_NET_ADMIN"]
+        elif seccomp_fd is not None:
             cmd += ["--seccomp", str(seccomp_fd)]
         made = {"/"}
 
@@ -347,12 +376,26 @@ class Sandbox:
             bind(path, f"{root}/site/{path.name}")
         if self.packages:
             site_paths.append(f"{root}/site")
-        if submission_dir is not None:
+        if zygote_fds is not None:
+            cmd += ["--perms", "0755", "--dir", "/submission"]
+            if self.submissions is not None:
+                bind(self.submissions, warm.SUBMISSIONS)
+            cmd += ["--chdir", "/tmp"]
+        elif submission_dir is not None:
             bind(Path(submission_dir).resolve(), "/submission")
             cmd += ["--chdir", "/submission"]
         else:
             cmd += ["--chdir", "/tmp"]
         cmd += ["--setenv", "HOME", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/"]
+        if zygote_fds is not None:
+            control, seccomp = zygote_fds
+            program = [f"{root}/lib/lr_course/grading/checks/zygote.py",
+                       "--control", str(control)]
+            if seccomp is not None:
+                program += ["--seccomp", str(seccomp)]
+            for path in [f"{root}/lib"] + site_paths:
+                program += ["--path", path]
+            return cmd + ["--"] + python + program, str(self._tree)
         runner = self._runner_args(root, site_paths)
         if self.is_root:
             runner += ["--uid", str(self.uid if uid is None else uid)]
@@ -386,13 +429,16 @@ class Sandbox:
                 except OSError as exc:   # the delegation went away: rlimits from now on
                     self.walls["cgroup"] = f"off (could not make one: {exc.strerror})"
                     self.cgroup_parent = None
+            where = self._warm_place(submission_dir)
+            if where is not False:
+                result = self._run_warm(data, where, group)
+                if result is not None:
+                    return result
             if self.isolated and self.seccomp is not None:
                 fds.append(_fd_holding(self.seccomp))
             cmd, cwd = self.command(submission_dir, fds[0] if fds else None, self.run_uid())
             if self.isolated:   # options by fd: /proc/1/cmdline shows no host path
-                split = cmd.index("--")
-                fds.append(_fd_holding(b"".join(a.encode() + b"\0" for a in cmd[1:split])))
-                cmd = [cmd[0], "--args", str(fds[-1])] + cmd[split:]
+                cmd = self._args_by_fd(cmd, fds)
             if group is not None:
                 # the shell joins the cgroup, then becomes bwrap: nothing runs outside it
                 cmd = group.wrap(cmd)
@@ -402,6 +448,126 @@ class Sandbox:
                 os.close(fd)
             if group is not None:
                 group.remove()
+
+    @staticmethod
+    def _args_by_fd(cmd: list, fds: list) -> list:
+        """bwrap's options moved into an anonymous file (appended to ``fds``)."""
+        split = cmd.index("--")
+        fds.append(_fd_holding(b"".join(a.encode() + b"\0" for a in cmd[1:split])))
+        return [cmd[0], "--args", str(fds[-1])] + cmd[split:]
+
+    # -- warm runs ---------------------------------------------------------------------
+
+    def _warm_place(self, submission_dir):
+        """Where a warm run finds the submission (relative to :attr:`submissions`; None
+        for no submission), or False when this run must be cold."""
+        if not self._warm:
+            return False
+        if submission_dir is None:
+            return None
+        if self.submissions is None:
+            return False
+        try:
+            rel = Path(submission_dir).resolve().relative_to(self.submissions)
+        except (ValueError, OSError):
+            return False
+        return rel.as_posix()
+
+    def _zygote(self):
+        """An idle warm interpreter, started if none is (None once warm runs are off)."""
+        with self._zygote_lock:
+            while self._zygotes:
+                zygote = self._zygotes.pop()
+                if zygote.alive():
+                    return zygote
+                self._all_zygotes.remove(zygote)
+                zygote.close()
+            if not self._warm or self._stopped:
+                return None
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fds = [theirs.fileno()]
+        if self.seccomp is not None:
+            fds.append(_fd_holding(self.seccomp))
+        try:
+            cmd, cwd = self.command(zygote_fds=(fds[0], fds[1] if len(fds) > 1 else None))
+            cmd = self._args_by_fd(cmd, fds)
+            zygote = warm.Zygote(cmd, self._env(), cwd, ours, fds)
+        except (warm.WarmUnavailable, OSError) as exc:
+            self._warm_off(str(exc))
+            ours.close()
+            return None
+        finally:
+            theirs.close()
+            for fd in fds[1:]:
+                os.close(fd)
+        with self._zygote_lock:
+            self._all_zygotes.append(zygote)
+        return zygote
+
+    def _warm_off(self, why: str):
+        with self._zygote_lock:
+            if self._warm:
+                self._warm = False
+                self.walls["warm"] = f"off ({why[:300]})"
+
+    def _release(self, zygote):
+        with self._zygote_lock:
+            if zygote.alive() and self._warm and zygote in self._all_zygotes:
+                self._zygotes.append(zygote)
+                return
+            if zygote in self._all_zygotes:
+                self._all_zygotes.remove(zygote)
+        zygote.close()
+
+    def _run_warm(self, data, where, group) -> SandboxResult | None:
+        """One run forked by a warm interpreter; None when it could not be made (then
+        warm runs are off and the caller runs it cold: no code of the job was read)."""
+        zygote = self._zygote()
+        if zygote is None:
+            return None
+        lim = self.limits
+        request = {"memory": lim.memory_bytes, "nproc": lim.max_processes,
+                   "cpu": lim.cpu_seconds, "fsize": lim.file_bytes, "nofile": lim.open_files,
+                   "job_bytes": lim.job_bytes, "uid": self.run_uid(), "submission": where,
+                   "tmp_bytes": lim.tmp_bytes, "shm_bytes": lim.shm_bytes}
+        start = time.monotonic()
+        try:
+            run = zygote.spawn(request, join=group.join if group is not None else None)
+        except warm.WarmUnavailable as exc:
+            self._warm_off(str(exc))
+            self._release(zygote)
+            return None
+        with self._live_lock:
+            self._live.add(run)
+            stopped = self._stopped
+        if stopped:
+            run.kill()
+        killed_for = "timeout"
+        stdin, run.stdin = run.stdin, None
+
+        def finished(seconds):
+            return run.wait(seconds) is not None
+
+        try:
+            results, output, killed_for = self._pump(
+                stdin, run.stdout, run.stderr, data, start + lim.wall_seconds, finished)
+        finally:
+            if killed_for is not None:
+                run.kill()
+            returncode = run.wait()
+            with self._live_lock:
+                self._live.discard(run)
+            if group is not None:
+                group.kill()
+            run.close()
+            self._release(zygote)
+        if group is not None and killed_for is None and group.oom_killed():
+            killed_for = "oom"
+        reason, detail = self._reason(returncode, killed_for, results, output)
+        return SandboxResult(reason, detail, returncode, results, output[-20000:],
+                             time.monotonic() - start, self.isolated)
+
+    # -- cold runs ---------------------------------------------------------------------
 
     def _run(self, cmd, cwd, data, fds, group) -> SandboxResult:
         lim = self.limits
@@ -414,17 +580,59 @@ class Sandbox:
             stopped = self._stopped
         if stopped:   # stop() ran between the check in run() and here
             self._kill(proc)
+
+        def finished(seconds):
+            try:
+                proc.wait(timeout=seconds)
+                return True
+            except subprocess.TimeoutExpired:
+                return False
+
+        killed_for = "timeout"
+        stdin = os.dup(proc.stdin.fileno())
+        proc.stdin.close()
+        try:
+            results, output, killed_for = self._pump(
+                stdin, proc.stdout.fileno(), proc.stderr.fileno(), data,
+                start + lim.wall_seconds, finished)
+        finally:
+            if killed_for is not None or proc.poll() is None:
+                self._kill(proc)
+            with self._live_lock:
+                self._live.discard(proc)
+            if group is not None:
+                group.kill()   # whatever left the session dies too
+            for stream in (proc.stdout, proc.stderr):
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        if group is not None and killed_for is None and group.oom_killed():
+            killed_for = "oom"
+        reason, detail = self._reason(proc.returncode, killed_for, results, output)
+        return SandboxResult(reason, detail, proc.returncode, results,
+                             output[-20000:], time.monotonic() - start, self.isolated)
+
+    def _pump(self, stdin, stdout, stderr, data, deadline, finished):
+        """Write ``data`` to ``stdin``, read ``stdout`` (records) and ``stderr`` (output)
+        until both close, within their caps and before ``deadline``; then give
+        ``finished(seconds)`` (the process's exit) the time left.
+
+        Returns ``(results, output, killed_for)``: killed_for is None, "timeout" or
+        "output" (the caller then kills the run). ``stdin`` is the pump's: it is closed
+        once written, or at the end.
+        """
+        lim = self.limits
         killed_for = None
         chunks = {"out": [], "err": []}
         sizes = {"out": 0, "err": 0}
         caps = {"out": lim.result_bytes, "err": lim.output_bytes}
         sel = selectors.DefaultSelector()
-        os.set_blocking(proc.stdin.fileno(), False)
+        os.set_blocking(stdin, False)
         pending = memoryview(data)
-        sel.register(proc.stdin, selectors.EVENT_WRITE, "in")
-        sel.register(proc.stdout, selectors.EVENT_READ, "out")
-        sel.register(proc.stderr, selectors.EVENT_READ, "err")
-        deadline = start + lim.wall_seconds
+        sel.register(stdin, selectors.EVENT_WRITE, "in")
+        sel.register(stdout, selectors.EVENT_READ, "out")
+        sel.register(stderr, selectors.EVENT_READ, "err")
         try:
             while sel.get_map():
                 remaining = deadline - time.monotonic()
@@ -440,12 +648,13 @@ class Sandbox:
                             written = len(pending)
                         pending = pending[written:]
                         if not pending:
-                            sel.unregister(key.fileobj)
-                            key.fileobj.close()
+                            sel.unregister(key.fd)
+                            os.close(stdin)
+                            stdin = None
                         continue
                     chunk = os.read(key.fd, 65536)
                     if not chunk:
-                        sel.unregister(key.fileobj)
+                        sel.unregister(key.fd)
                         continue
                     sizes[name] += len(chunk)
                     if sizes[name] > caps[name]:
@@ -454,32 +663,14 @@ class Sandbox:
                     chunks[name].append(chunk)
                 if killed_for:
                     break
-            if killed_for is None:
-                try:
-                    proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    killed_for = "timeout"
+            if killed_for is None and not finished(max(0.1, deadline - time.monotonic())):
+                killed_for = "timeout"
         finally:
-            if killed_for is not None or proc.poll() is None:
-                self._kill(proc)
-            with self._live_lock:
-                self._live.discard(proc)
-            if group is not None:
-                group.kill()   # whatever left the session dies too
             sel.close()
-            for stream in (proc.stdin, proc.stdout, proc.stderr):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        seconds = time.monotonic() - start
-        results = b"".join(chunks["out"])
-        output = b"".join(chunks["err"]).decode("utf-8", "replace")
-        if group is not None and killed_for is None and group.oom_killed():
-            killed_for = "oom"
-        reason, detail = self._reason(proc.returncode, killed_for, results, output)
-        return SandboxResult(reason, detail, proc.returncode, results,
-                             output[-20000:], seconds, self.isolated)
+            if stdin is not None:
+                os.close(stdin)
+        return (b"".join(chunks["out"]), b"".join(chunks["err"]).decode("utf-8", "replace"),
+                killed_for)
 
     @staticmethod
     def _kill(proc):

@@ -13,6 +13,9 @@ import sys
 import numpy as np
 import pytest
 
+sys.path.insert(0, os.path.dirname(__file__))   # --import-mode=importlib: the helper
+from processes import descendants  # noqa: E402
+
 from lr_course.grading.checks.calls import Call, Record
 from lr_course.grading.sandbox import RUN_UIDS, IsolationError, Limits, Sandbox, bwrap_path
 
@@ -217,36 +220,38 @@ def test_runner_never_writes_outside_its_channel(box):
     assert result.reason == "ok" and "bye" not in result.output
 
 
-def test_sandbox_dies_with_the_grader(tmp_path):
-    # A grader killed mid-run leaves no sandbox behind (--die-with-parent).
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+def test_sandbox_dies_with_the_grader(tmp_path, warm):
+    # A grader killed mid-run leaves no sandbox behind: cold runs by --die-with-parent,
+    # warm ones because the warm interpreter's bwrap dies with the grader and every run's
+    # processes with it.
     import subprocess
     import time
-    marker = str((987654 + os.getpid()) << 12)   # a memory limit no one else uses
     script = tmp_path / "grader.py"
     script.write_text(
+        "import sys, threading, time\n"
         "from lr_course.grading.sandbox import Sandbox, Limits\n"
-        f"box = Sandbox(limits=Limits(wall_seconds=60, memory_bytes={marker}))\n"
-        "box.run({'cells': ['import time\\nwhile True: time.sleep(1)'], 'calls': []})\n")
-    proc = subprocess.Popen([sys.executable, str(script)])
-
-    def sandboxes():
-        out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True).stdout
-        return [line for line in out.splitlines() if marker in line]
-
+        f"box = Sandbox(limits=Limits(wall_seconds=60), warm={warm})\n"
+        "job = {'cells': ['import os, time\\nos.fork()\\nwhile True: time.sleep(1)'], "
+        "'calls': []}\n"
+        "threading.Thread(target=box.run, args=(job,), daemon=True).start()\n"
+        "while not box._live: time.sleep(0.05)\n"
+        "time.sleep(1)\n"
+        "print('running', flush=True)\n"
+        "time.sleep(120)\n")
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
     try:
-        for _ in range(100):
-            time.sleep(0.1)
-            if any("runner.py" in line for line in sandboxes()):
-                break
-        assert sandboxes(), "the sandbox never started"
+        assert proc.stdout.readline().strip() == "running", "the sandbox never started"
+        below = descendants(proc.pid)
+        assert len(below) >= 3, below   # bwrap, the runner (or zygote and a run), its fork
     finally:
         proc.kill()
         proc.wait()
     for _ in range(200):   # the kernel reaps a namespace's processes in its own time
-        if not sandboxes():
+        if not below & set(map(int, filter(str.isdigit, os.listdir("/proc")))):
             break
         time.sleep(0.1)
-    assert sandboxes() == []
+    assert not below & set(map(int, filter(str.isdigit, os.listdir("/proc"))))
 
 
 def test_vendored_libraries_are_found_by_their_distribution(tmp_path):

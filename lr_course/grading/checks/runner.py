@@ -155,12 +155,33 @@ class _Shell:
 
 def main(argv=None):
     opts = _parse_args(sys.argv[1:] if argv is None else argv)
-    # Our own references, taken before any student code can replace them.
-    dumps, loads, write, perf = json.dumps, json.loads, os.write, time.perf_counter
     if opts.get("pdeathsig"):
         _set_pdeathsig()
     if "uid" in opts and os.getuid() == 0:
         _drop_privileges(int(opts["uid"]))
+    return serve(opts)
+
+
+def prepare(paths=()):
+    """Import numpy and the check library (from ``paths``, put first on ``sys.path``).
+
+    Done by :func:`serve` for a cold run, and once by the warm interpreter
+    (:mod:`~lr_course.grading.checks.zygote`) before it forks any run.
+    """
+    sys.path[:0] = [p for p in paths if p not in sys.path]
+    sys.dont_write_bytecode = True
+    import numpy
+    from lr_course.grading.checks import calls, codec, compare, declare, modes, watch  # noqa: F401
+    import copy  # noqa: F401
+    import math  # noqa: F401
+    import warnings  # noqa: F401
+    return numpy
+
+
+def serve(opts):
+    """Set the limits, read one job from stdin, run it, write the records to stdout."""
+    # Our own references, taken before any student code can replace them.
+    dumps, loads, write, perf = json.dumps, json.loads, os.write, time.perf_counter
     _set_limits(opts)
     out = os.dup(1)               # the records channel; not inherited by children
     os.dup2(2, 1)                 # the student's prints go to stderr (capped by the parent)
@@ -172,9 +193,7 @@ def main(argv=None):
 
     raw = sys.stdin.buffer.read(int(opts.get("job_bytes", 64 << 20)) + 1)
     job = loads(raw)
-    sys.path[:0] = opts["path"]
-    sys.dont_write_bytecode = True
-    import numpy
+    numpy = prepare(opts.get("path", ()))
     from lr_course.grading.checks import calls, codec, compare, declare, modes, watch
     import copy
     import math
