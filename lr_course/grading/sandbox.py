@@ -207,6 +207,8 @@ class Sandbox:
         self._live_lock = threading.Lock()
         self._stopped = False
         self.submissions = Path(submissions).resolve() if submissions is not None else None
+        self._tokens = self._tree / "tokens"   # a warm run's link to its submission
+        self._tokens.mkdir(mode=0o755)
         self._zygotes: list = []          # idle warm interpreters, one per run at a time
         self._all_zygotes: list = []
         self._zygote_lock = threading.Lock()
@@ -380,6 +382,7 @@ class Sandbox:
             cmd += ["--perms", "0755", "--dir", "/submission"]
             if self.submissions is not None:
                 bind(self.submissions, warm.SUBMISSIONS)
+                bind(self._tokens, warm.TOKENS)
             cmd += ["--chdir", "/tmp"]
         elif submission_dir is not None:
             bind(Path(submission_dir).resolve(), "/submission")
@@ -531,12 +534,20 @@ class Sandbox:
                    "job_bytes": lim.job_bytes, "uid": self.run_uid(), "submission": where,
                    "tmp_bytes": lim.tmp_bytes, "shm_bytes": lim.shm_bytes}
         start = time.monotonic()
+        link = None
+        if where is not None:
+            request["submission"] = secrets.token_hex(16)
+            link = self._tokens / request["submission"]
+            link.symlink_to(f"{warm.SUBMISSIONS}/{where}")
         try:
             run = zygote.spawn(request, join=group.join if group is not None else None)
         except warm.WarmUnavailable as exc:
             self._warm_off(str(exc))
             self._release(zygote)
             return None
+        finally:
+            if link is not None:   # the run has bound it (or failed): not needed any more
+                link.unlink()
         with self._live_lock:
             self._live.add(run)
             stopped = self._stopped

@@ -38,9 +38,9 @@ import tempfile
 import threading
 import time
 
-from lr_course.grading.checks.zygote import REQUEST_KEYS, SUBMISSIONS
+from lr_course.grading.checks.zygote import REQUEST_KEYS, SUBMISSIONS, TOKENS
 
-__all__ = ["Zygote", "WarmRun", "WarmUnavailable", "REQUEST_KEYS", "SUBMISSIONS"]
+__all__ = ["Zygote", "WarmRun", "WarmUnavailable", "REQUEST_KEYS", "SUBMISSIONS", "TOKENS"]
 
 START_SECONDS = 60.0     # the zygote's imports, on a loaded machine
 HANDSHAKE_SECONDS = 30.0

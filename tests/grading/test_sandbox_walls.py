@@ -470,3 +470,53 @@ print("wrote", written)
         assert "wrote" not in result.output
         folders = list(parent) if isinstance(parent, cgroup.V1Parents) else [parent]
         assert [p for folder in folders for p in folder.glob(f"lr_course_{os.getpid()}_*")] == []
+
+
+def test_a_run_sees_its_own_submission_only(box, mode, tmp_path):
+    # Warm runs are forked by an interpreter that sees every submission (the box's
+    # folder of them): the run must see none but its own, and no trace of another run.
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "secret.txt").write_text("another student's work")
+    other.chmod(0o755)
+    box.run({"cells": ["open('/tmp/left_behind', 'w').write('x')"], "calls": []},
+            submission_dir=other)
+    found = attack(box, """
+import os
+def listing(path):
+    try:
+        return sorted(os.listdir(path))
+    except OSError as exc:
+        return type(exc).__name__
+print(json.dumps({"here": listing("."), "tmp": listing("/tmp"),
+                  "submissions": listing("/.submissions"), "tokens": listing("/.tokens"),
+                  "other": listing("/submission/../other")}))
+""", tmp_path)
+    assert found["here"] == ["answer.ipynb"]
+    assert found["tmp"] == []
+    assert found["submissions"] in ([], "FileNotFoundError")
+    assert found["tokens"] in ([], "FileNotFoundError")
+    assert found["other"] == "FileNotFoundError"
+
+
+def test_the_runs_first_process_cannot_be_stopped_from_inside(box):
+    # A warm run's pid 1 belongs to the grader's side (it reports the runner's exit):
+    # signals from the run do nothing to it, and a cold run's pid 1 (bubblewrap) the same.
+    found = attack(box, """
+import os, signal
+sent = []
+for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL, signal.SIGSTOP):
+    try:
+        os.kill(1, sig)
+        sent.append(sig.name)
+    except OSError:
+        pass
+print(json.dumps({"pid": os.getpid(), "sent": sent}))
+""")
+    assert found["pid"] != 1
+
+
+def test_a_run_that_signals_itself_ends_the_same_way_cold_or_warm(box):
+    result = box.run({"cells": ["import os, signal\nos.kill(os.getpid(), signal.SIGTERM)"],
+                      "calls": []})
+    assert result.reason == "killed" and "SIGTERM" in result.detail, result.detail

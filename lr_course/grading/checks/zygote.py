@@ -13,8 +13,11 @@ before any code of the job is read:
    program (``PR_SET_PDEATHSIG``) and starts a new session;
 2. it makes new mount, pid, network and ipc namespaces: a private ``/tmp`` and
    ``/dev/shm`` (size-limited tmpfs), the submission bound read-only at ``/submission``
-   and the folder of all submissions that this program sees unmounted, so that the run
-   sees its own submission only;
+   (found through a link the grader made for this run alone, named by a random token,
+   so that no submission's name passes through this program), and the folder of all
+   submissions and that of the links unmounted (or, where bubblewrap's user namespace
+   locks them, covered by an empty read-only tmpfs), so that the run sees its own
+   submission only;
 3. it forks the run's first process, pid 1 of the new pid namespace (so everything the
    run starts dies with it), which mounts its own ``/proc``, brings up the loopback
    device, tells the grader its pid (the grader moves it into the run's cgroup), waits
@@ -51,6 +54,7 @@ import struct
 import sys
 
 SUBMISSIONS = "/.submissions"     # where this program sees every submission (runs do not)
+TOKENS = "/.tokens"               # one link per run into SUBMISSIONS, named by a random token
 REQUEST_KEYS = frozenset({"memory", "nproc", "cpu", "fsize", "nofile", "job_bytes", "uid",
                           "submission", "tmp_bytes", "shm_bytes"})
 
@@ -144,16 +148,20 @@ def _mount_private(request):
            f"size={int(request['tmp_bytes'])},mode=1777")
     _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV,
            f"size={int(request['shm_bytes'])},mode=1777")
-    where = request["submission"]
-    if where is not None:
-        source = os.path.normpath(os.path.join(SUBMISSIONS, where))
-        if source != SUBMISSIONS and not source.startswith(SUBMISSIONS + "/"):
-            raise OSError(f"the submission {where!r} is outside the submissions")
-        _mount(source, "/submission", None, MS_BIND | MS_REC)
+    token = request["submission"]
+    if token is not None:
+        if type(token) is not str or len(token) != 32 or token.strip("0123456789abcdef"):
+            raise OSError("malformed submission token")
+        # a link the grader made for this run only: /.tokens/<token> -> /.submissions/<its>
+        _mount(f"{TOKENS}/{token}", "/submission", None, MS_BIND | MS_REC)
         _mount(None, "/submission", None,
                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    if os.path.isdir(SUBMISSIONS):
-        _ok(_libc.umount2(SUBMISSIONS.encode(), MNT_DETACH), "umount the submissions")
+    for hidden in (SUBMISSIONS, TOKENS):
+        if os.path.isdir(hidden) and _libc.umount2(hidden.encode(), MNT_DETACH) != 0:
+            # Locked (bubblewrap's binds in a user namespace cannot be unmounted from a
+            # namespace below): covered by an empty, read-only tmpfs instead.
+            _mount("tmpfs", hidden, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                   "size=4k,mode=0555")
 
 
 def _init(fds, request, program, runner, privileged):
@@ -178,21 +186,26 @@ def _init(fds, request, program, runner, privileged):
         os._exit(1)
     if pid == 0:
         _run(fds, request, program, runner, privileged)
-    for fd in (stdin_fd, out_fd, err_fd):
-        os.close(fd)
     status = 0
-    while True:   # reap every orphan of the run; end with the runner
-        try:
-            done, found = os.waitpid(-1, 0)
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            break
-        if done == pid:
-            status = found
-            break
-    _say(sock_fd, f"exit {status}")
-    os._exit(0)
+    try:
+        # Python's SIGINT handler would let the run (the same uid in a user namespace)
+        # interrupt this loop; with the default action, pid 1 ignores it.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for fd in (stdin_fd, out_fd, err_fd):
+            os.close(fd)
+        while True:   # reap every orphan of the run; end with the runner
+            try:
+                done, found = os.waitpid(-1, 0)
+            except InterruptedError:
+                continue
+            except ChildProcessError:
+                break
+            if done == pid:
+                status = found
+                break
+        _say(sock_fd, f"exit {status}")
+    finally:
+        os._exit(0)
 
 
 def _run(fds, request, program, runner, privileged):
@@ -305,7 +318,10 @@ def main(argv):
                 os.close(fd)
             continue
         if os.fork() == 0:
-            _fork_run(control, fds, request, program, runner, privileged)
+            try:
+                _fork_run(control, fds, request, program, runner, privileged)
+            finally:
+                os._exit(1)
         for fd in fds:
             os.close(fd)
 
