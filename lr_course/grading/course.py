@@ -136,4 +136,19 @@ def find_course(course=None) -> Course:
         where = f"{root}" if course is not None else "the current directory"
         raise GradingError(f"{where} is not an nbgrader course directory (no nbgrader_config.py);"
                            " run inside one or pass --course DIR")
-    return Course(root.resolve())
+    root = root.resolve()
+    from traitlets.config.loader import PyFileConfigLoader
+    try:
+        elsewhere = PyFileConfigLoader("nbgrader_config.py", str(root)).load_config() \
+            .get("CourseDirectory", {}).get("root")
+    except Exception as exc:  # noqa: BLE001 - a config that does not load: say which
+        raise GradingError(f"{root / 'nbgrader_config.py'} cannot be read: "
+                           f"{type(exc).__name__}: {exc}") from None
+    if elsewhere is not None and Path(root, str(elsewhere)).resolve() != root:
+        # lr-course takes the folder of nbgrader_config.py as the course (its settings,
+        # gradebook and secret); silently grading another folder's course is worse
+        raise GradingError(f"{root / 'nbgrader_config.py'} sets CourseDirectory.root to "
+                           f"{elsewhere!r}: lr-course uses the folder that holds "
+                           "nbgrader_config.py as the course, so put the config in that "
+                           "folder and run there (or --course it), or remove the setting")
+    return Course(root)

@@ -37,6 +37,14 @@ The walls, and where each holds:
   kernel then kills the whole namespace. Wall time and output size are enforced here, by
   the parent: past either, the sandbox is killed.
 
+Runs are warm where the kernel allows it (:mod:`~lr_course.grading.warm`): a warm
+interpreter, started under bubblewrap with the file system above, imports numpy once and
+forks each run, which makes its own mount, pid, network, ipc and cgroup namespaces, its own
+``/tmp``, ``/dev/shm`` and ``/proc``, joins its own cgroup, drops its uid or capabilities and
+installs the seccomp filter before it reads its job
+(:mod:`~lr_course.grading.checks.zygote`). Where that cannot be done, ``walls["warm"]``
+says why and every run is cold: a new bubblewrap sandbox and interpreter each.
+
 Where bubblewrap is missing the runner still runs in a subprocess with the same rlimits,
 but NOT isolated: :class:`Sandbox` warns loudly, and ``require_isolation=True`` makes it an
 error instead.

@@ -134,6 +134,24 @@ def test_instructor_commands_need_a_course(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []  # nothing written
 
 
+def test_a_course_root_set_elsewhere_is_refused_by_name(tmp_path, capsys, monkeypatch):
+    # nbgrader would grade the folder CourseDirectory.root names; lr-course takes the folder
+    # of nbgrader_config.py, so it says so instead of grading another course silently.
+    config = tmp_path / "nbgrader_config.py"
+    config.write_text(f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path / 'other')!r}\n")
+    monkeypatch.chdir(tmp_path)
+    for args in (["grade", "ps1_schedules"], ["report", "ps1_schedules"], ["export"]):
+        code, out, err = run_cli(args, capsys)
+        assert code == 2 and "sets CourseDirectory.root to" in err and "other" in err, args
+    config.write_text("c = get_config()\nc.CourseDirectory.root = '.'\n")   # the same folder
+    code, _, err = run_cli(["grade", "ps9"], capsys)
+    assert code == 2 and "CourseDirectory.root" not in err and "'ps9'" in err
+    config.write_text("c = get_config()\nc.CourseDirectory.root = \n")       # not Python
+    code, _, err = run_cli(["export"], capsys)
+    assert code == 2 and "nbgrader_config.py cannot be read" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nbgrader_config.py"]
+
+
 def test_unknown_assignment_and_no_submissions(tmp_path, capsys):
     course = copy_course(tmp_path / "course")
     code, _, err = run_cli(["grade", "ps9", "--course", str(course)], capsys)
