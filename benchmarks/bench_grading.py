@@ -80,24 +80,32 @@ def build_class(root: Path, students: int) -> Path:
 
 
 def fixed_costs(course: Path, runs: int = 5) -> tuple:
-    """Two parts of the overhead, measured apart: a sandbox that runs nothing (bubblewrap,
-    the interpreter, numpy and the runner's imports) and the solution's reference per seed
-    (in sandbox runs of ten seeds, as a batch records them)."""
+    """Three parts of the overhead, measured apart: a sandboxed run that runs nothing, warm
+    (forked by a warm interpreter, as the engine runs them) and cold (bubblewrap, the
+    interpreter, numpy and the runner's imports), and the solution's reference per seed (in
+    sandbox runs of ten seeds, as a batch records them)."""
     import statistics
     from lr_course.grading.engine import reference_entries
     from lr_course.grading.sandbox import Sandbox
     from lr_course.grading.submission import load_source
     src = load_source(course / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ASSIGNMENT)
-    with Sandbox(require_isolation=shutil.which("bwrap") is not None, warn=False) as box:
-        empty = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            box.run({"cells": [], "calls": []})
-            empty.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        reference_entries(box, src, list(range(1000, 1020)), hidden=True)
-        per_seed = (time.perf_counter() - start) / 20
-    return statistics.median(empty), per_seed
+    empty = {}
+    for warm in (True, False):
+        with Sandbox(require_isolation=shutil.which("bwrap") is not None, warn=False,
+                     warm=warm) as box:
+            box.run({"cells": [], "calls": []})   # a warm interpreter starts on first use
+            times = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                box.run({"cells": [], "calls": []})
+                times.append(time.perf_counter() - start)
+            empty[warm] = statistics.median(times)
+            if warm:
+                warm_walls = box.walls.get("warm", "off (not isolated)")
+                start = time.perf_counter()
+                reference_entries(box, src, list(range(1000, 1020)), hidden=True)
+                per_seed = (time.perf_counter() - start) / 20
+    return empty[True], empty[False], per_seed, warm_walls
 
 
 def scores(course: Path) -> dict:
@@ -142,7 +150,7 @@ def main(argv=None):
                               [BIN / "lr-course", "grade", ASSIGNMENT, "--quiet",
                                "--workers", str(args.workers)], engine_course)
         print(f"  {t_engine:.1f} s", flush=True)
-        start_cost, reference_cost = fixed_costs(engine_course)
+        start_cost, cold_cost, reference_cost, warm_walls = fixed_costs(engine_course)
 
         a, b = scores(nbgrader_course), scores(engine_course)
         identical = a == b and len(a) == args.students
@@ -167,8 +175,9 @@ def main(argv=None):
               "(sandbox start, interpreter and numpy import, judging)")
         print(f"overhead, wall-clock share    {(t_engine * args.workers - compute) / n * 1000:8.0f} ms "
               "per submission (whole command x workers, minus compute)")
-        print(f"  of which a sandbox start    {start_cost * 1000:8.0f} ms (bubblewrap, the "
-              "interpreter, numpy and the runner's imports: an empty job)")
+        print(f"  of which a sandbox start    {start_cost * 1000:8.0f} ms (an empty job, warm: "
+              f"{warm_walls}; a cold start, bubblewrap, the interpreter, numpy and the "
+              f"runner's imports, takes {cold_cost * 1000:.0f} ms)")
         print(f"  and the solution's run      {reference_cost * 1000:8.0f} ms per student (the "
               "reference on the student's own inputs)")
         return 0 if identical else 1
