@@ -330,9 +330,12 @@ class Sandbox:
             runner += ["--pdeathsig"]
             cwd = str(submission_dir) if submission_dir else tempfile.gettempdir()
             return python + runner, cwd
-        cmd = [self.bwrap, "--die-with-parent", "--new-session",
-               "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-               "--unshare-cgroup-try", "--hostname", "sandbox"]
+        # A cold run dies with the thread that started it (bwrap's PR_SET_PDEATHSIG is a
+        # thread's); a warm interpreter serves every thread and ends when its control
+        # socket closes instead, which the kernel does when the grader exits.
+        cmd = [self.bwrap] + ([] if zygote_fds is not None else ["--die-with-parent"]) + \
+            ["--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",
+             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
         if self.is_root:
             # Privileged bwrap, no user namespace: the runner drops to self.uid itself,
             # so that RLIMIT_NPROC applies (see the module docstring).
@@ -533,9 +536,6 @@ class Sandbox:
     def _run_warm(self, data, where, group) -> SandboxResult | None:
         """One run forked by a warm interpreter; None when it could not be made (then
         warm runs are off and the caller runs it cold: no code of the job was read)."""
-        zygote = self._zygote()
-        if zygote is None:
-            return None
         lim = self.limits
         request = {"memory": lim.memory_bytes, "nproc": lim.max_processes,
                    "cpu": lim.cpu_seconds, "fsize": lim.file_bytes, "nofile": lim.open_files,
@@ -548,11 +548,20 @@ class Sandbox:
             link = self._tokens / request["submission"]
             link.symlink_to(f"{warm.SUBMISSIONS}/{where}")
         try:
-            run = zygote.spawn(request, join=group.join if group is not None else None)
-        except warm.WarmUnavailable as exc:
-            self._warm_off(str(exc))
-            self._release(zygote)
-            return None
+            for attempt in (1, 2):
+                zygote = self._zygote()
+                if zygote is None:
+                    return None
+                try:
+                    run = zygote.spawn(request, join=group.join if group is not None else None)
+                    break
+                except warm.WarmUnavailable as exc:
+                    died = not zygote.alive()
+                    if not died or attempt == 2:   # the kernel refuses: cold from now on
+                        self._warm_off(str(exc))
+                    self._release(zygote)
+                    if not self._warm:
+                        return None
         finally:
             if link is not None:   # the run has bound it (or failed): not needed any more
                 link.unlink()

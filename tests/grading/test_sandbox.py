@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -292,3 +293,37 @@ def test_trees_of_killed_graders_are_removed_and_live_ones_kept(tmp_path, monkey
             f"{sandbox_tree.TREE_PREFIX}{os.getpid()}_")
         assert not gone.exists() and alive.exists() and other.exists()
     assert not box._tree.exists()
+
+
+def test_a_warm_interpreter_outlives_the_thread_that_started_it():
+    # A batch's first reference is recorded in a thread of its own, which then ends: the
+    # warm interpreter it started must go on serving the workers' runs.
+    import threading
+    with Sandbox(limits=FAST) as box:
+        starter = threading.Thread(target=box.run, args=({"cells": [], "calls": []},))
+        starter.start()
+        starter.join()
+        time.sleep(0.5)
+        started = list(box._all_zygotes)
+        result = box.run({"cells": ["x = 1"], "calls": []})
+        assert result.reason == "ok" and box.walls["warm"] == "on"
+        assert len(started) == 1 and box._all_zygotes == started and started[0].alive()
+
+
+def test_a_dead_warm_interpreter_is_replaced_and_a_refusing_one_turns_warm_runs_off(monkeypatch):
+    from lr_course.grading import warm
+    with Sandbox(limits=FAST) as box:
+        assert box.run({"cells": [], "calls": []}).reason == "ok"
+        first = box._all_zygotes[0]
+        first.proc.kill()
+        first.proc.wait()
+        result = box.run({"cells": ["print('again')"], "calls": []})
+        assert result.reason == "ok" and "again" in result.output
+        assert box.walls["warm"] == "on" and first not in box._all_zygotes
+
+        def refuse(self, request, join=None):
+            raise warm.WarmUnavailable("the warm sandbox could not make a run: EPERM")
+        monkeypatch.setattr(warm.Zygote, "spawn", refuse)
+        result = box.run({"cells": ["print('cold')"], "calls": []})
+        assert result.reason == "ok" and "cold" in result.output   # the same job, cold
+        assert box.walls["warm"].startswith("off (") and "EPERM" in box.walls["warm"]
