@@ -31,7 +31,6 @@ import fcntl
 import json
 import os
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -288,25 +287,32 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
                         time_limits={**settings["time_limits"],
                                      **{k: v for k, v in (time_limits or {}).items()
                                         if v is not None}})
+        pool = ThreadPoolExecutor(max_workers=workers)
         with contextlib.ExitStack() as stack:
-            # Opening the gradebook imports nbgrader (seconds): meanwhile the first
-            # students' reference is recorded (read from the cache if graded before).
-            first = threading.Thread(target=_record, args=(grader, todo[:FIRST_REFERENCE]))
-            first.start()
-            stack.callback(first.join)
-            if shard is None and todo:
-                gb = stack.enter_context(_gradebook(db_url, settings["course_id"]))
-                _check_gradebook(gb, assignment, name)
-                ledger.ensure_table(gb)
-                known = ledger.read_provenance(gb, assignment)
-                scored = {sub.student.id for sub in gb.assignment_submissions(assignment)}
-                writer = Writer(gb, course_dir, assignment, name, source, source_digest, known)
-            else:
-                gb, scored = None, set()
-                known = {s: _shard_provenance(assignment, s, d) for s, d in
-                         ledger.read_shard_results(course_dir, assignment).items()}
-                writer = _ShardWriter(course_dir, assignment, shard, source_digest)
-            jobs = []
+            stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            # Opening the gradebook imports nbgrader (seconds): meanwhile every student is
+            # graded as if due. Those the gradebook shows current are cancelled before they
+            # start (or, if already running, their result is dropped): a grade is a pure
+            # function of the submission, so nothing depends on who was graded first.
+            futures, references = _schedule(pool, grader, [(s, paths[s]) for s in todo])
+            try:
+                if shard is None and todo:
+                    gb = stack.enter_context(_gradebook(db_url, settings["course_id"]))
+                    _check_gradebook(gb, assignment, name)
+                    ledger.ensure_table(gb)
+                    known = ledger.read_provenance(gb, assignment)
+                    scored = {sub.student.id for sub in gb.assignment_submissions(assignment)}
+                    writer = Writer(gb, course_dir, assignment, name, source, source_digest,
+                                    known)
+                else:
+                    gb, scored = None, set()
+                    known = {s: _shard_provenance(assignment, s, d) for s, d in
+                             ledger.read_shard_results(course_dir, assignment).items()}
+                    writer = _ShardWriter(course_dir, assignment, shard, source_digest)
+            except BaseException:
+                _stop(pool, box if own_box else None)
+                raise
+            jobs = set()
             for student in todo:
                 # a row whose scores were deleted from the gradebook no longer counts
                 prov = known.get(student) if gb is None or student in scored else None
@@ -320,10 +326,16 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
                     continue
                 if why and why != "not graded yet":
                     report.regraded[student] = why
-                jobs.append(student)
+                jobs.add(student)
+            for future, student in futures.items():
+                if student not in jobs:
+                    future.cancel()
+            for future, batch in references.items():
+                if not jobs.intersection(batch):
+                    future.cancel()
             if jobs:
-                _run(report, [(s, paths[s]) for s in jobs], grader, box, writer, workers,
-                     progress, start)
+                _run(report, {f: s for f, s in futures.items() if s in jobs}, pool, box,
+                     writer, progress, start)
             if gb is not None:
                 report.totals = _totals(gb, assignment, report.graded + report.resumed)
     report.graded.sort()
@@ -350,29 +362,37 @@ def _schedule(pool, grader, jobs) -> dict:
     before it, so one worker records it while the others grade. A student whose reference
     is not ready yet waits for it (:meth:`Grader.reference`).
 
-    Returns ``{future: student}`` for the gradings (the reference runs are not in it).
+    Returns ``({future: student}, {future: students})``: the gradings, and the reference
+    runs with the students each records (so that a batch can cancel both for students it
+    finds current).
     """
     students = [student for student, _ in jobs]
     bounds = [0, min(FIRST_REFERENCE, len(students))]
     while bounds[-1] < len(students):
         bounds.append(min(bounds[-1] + SEEDS_PER_REFERENCE, len(students)))
     batches = {a: students[a:b] for a, b in zip(bounds, bounds[1:])}
-    pool.submit(_record, grader, batches[0])
+    references = {pool.submit(_record, grader, batches[0]): batches[0]}
     futures = {}
     upcoming = iter(bounds[1:-1])
     after = next(upcoming, None)
     for i, (student, path) in enumerate(jobs):
         futures[pool.submit(grader.grade_file, path, student)] = student
         if i in batches and after is not None:   # the first student of a batch is queued
-            pool.submit(_record, grader, batches[after])
+            references[pool.submit(_record, grader, batches[after])] = batches[after]
             after = next(upcoming, None)
-    return futures
+    return futures, references
 
 
-def _run(report, jobs, grader, box, writer, workers, progress, start):
-    pool = ThreadPoolExecutor(max_workers=workers)
+def _stop(pool, box):
+    """Cancel what has not started and kill the runs in progress of ``box`` (if given)."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    if box is not None and hasattr(box, "stop"):
+        box.stop()
+
+
+def _run(report, futures, pool, box, writer, progress, start):
+    """Write each grading as it finishes (``futures``: future -> student), in one thread."""
     try:
-        futures = _schedule(pool, grader, jobs)
         for done, future in enumerate(as_completed(futures), 1):
             result = future.result()
             writer.write(result)
@@ -388,11 +408,8 @@ def _run(report, jobs, grader, box, writer, workers, progress, start):
     except KeyboardInterrupt:
         # Nothing more is written: what was committed stays, the rest is graded on a rerun.
         report.interrupted = True
-        pool.shutdown(wait=False, cancel_futures=True)
-        if hasattr(box, "stop"):
-            box.stop()
+        _stop(pool, box)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         if progress:
             sys.stderr.write("\n")
 

@@ -410,8 +410,9 @@ def test_reference_runs_are_queued_ahead_of_the_students_who_need_them(num):
     from lr_course.grading.reference import SEEDS_PER_REFERENCE
     pool, grader = _RecordingPool(), _Recorder()
     jobs = [(f"s{i:03d}", Path(f"s{i:03d}.ipynb")) for i in range(num)]
-    futures = _schedule(pool, grader, jobs)
+    futures, references = _schedule(pool, grader, jobs)
     assert sorted(futures.values()) == [s for s, _ in jobs]
+    assert sorted(s for batch in references.values() for s in batch) == [s for s, _ in jobs]
     recorded, graded = [], []
     for position, (fn, args) in enumerate(pool.queue):
         if fn is _record:

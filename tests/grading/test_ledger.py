@@ -64,6 +64,45 @@ def _gb(course):
 
 # -- provenance: one rule for who is graded -------------------------------------------
 
+def test_students_graded_while_the_gradebook_opens_are_dropped_when_current(course,
+                                                                          monkeypatch):
+    """Grading starts before the gradebook is open (nbgrader's import takes seconds); the
+    students the gradebook then shows current are cancelled or their fresh results dropped:
+    nothing of theirs is written, and a hand grade given meanwhile stays."""
+    from lr_course.grading import batch
+    first = _grade(course)
+    assert first.graded == sorted(STUDENTS)
+    with _gb(course) as gb:
+        grade = gb.find_grade("test_adam", A, A, "ann")
+        grade.manual_score = 1.0
+        gb.db.commit()
+    opening, graded = batch._gradebook, []
+    real = InProcess()
+
+    class Counting:
+        isolated = False
+
+        def run(self, job, submission_dir=None):
+            graded.append(submission_dir)
+            return real.run(job, submission_dir)
+
+    def slow_gradebook(*args):
+        time.sleep(1.0)          # every speculative grading has started by now
+        return opening(*args)
+
+    monkeypatch.setattr(batch, "_gradebook", slow_gradebook)
+    written, write = [], batch.Writer.write
+    monkeypatch.setattr(batch.Writer, "write",
+                        lambda self, result: (written.append(result.student), write(self, result)))
+    submit(course, "bob", solution_notebook(course, A))    # bob alone is due
+    report = grade_assignment(course, A, sandbox=Counting(), workers=1, progress=False)
+    assert report.graded == ["bob"] and sorted(report.resumed) == ["ann", "cat", "dan", "eve"]
+    assert len(graded) >= 2        # at least one current student was graded speculatively
+    assert written == ["bob"]
+    with _gb(course) as gb:
+        assert gb.find_grade("test_adam", A, A, "ann").manual_score == 1.0
+        assert gb.find_submission(A, "bob").score == 27
+
 def test_provenance_is_recorded_and_decides_who_is_graded_again(course):
     report = _grade(course)
     assert report.graded == sorted(STUDENTS) and report.invalid == ["cat"]
