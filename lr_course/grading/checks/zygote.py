@@ -63,7 +63,7 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_PDEATHSIG, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 22, 38
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_SECCOMP, PR_SET_NO_NEW_PRIVS = 1, 4, 22, 38
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 47, 4
 SECCOMP_MODE_FILTER = 2
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
@@ -189,8 +189,10 @@ def _init(fds, request, program, runner, privileged):
     status = 0
     try:
         # Python's SIGINT handler would let the run (the same uid in a user namespace)
-        # interrupt this loop; with the default action, pid 1 ignores it.
+        # interrupt this loop; with the default action, pid 1 ignores it. Not dumpable:
+        # its /proc files (descriptors, memory) are closed to the run even at the same uid.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _prctl(PR_SET_DUMPABLE, 0)
         for fd in (stdin_fd, out_fd, err_fd):
             os.close(fd)
         while True:   # reap every orphan of the run; end with the runner
