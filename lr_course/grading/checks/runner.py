@@ -331,9 +331,11 @@ def _run_cell(source, name, namespace, perf, entry, seconds, compiled=None):
     return entry
 
 
-if __name__ == "__main__":
+def finish(run, *args):
+    """``run(*args)``, then exit with its status (70 if it raised), whatever it left: no
+    atexit handler or thread of the student's runs after it."""
     try:
-        code = main()
+        code = run(*args)
     except BaseException as exc:  # noqa: BLE001 - report, never hang
         sys.stderr.write(f"runner failed: {type(exc).__name__}: {exc}\n"[:2000])
         code = 70
@@ -342,4 +344,8 @@ if __name__ == "__main__":
             stream.flush()
         except BaseException:  # noqa: BLE001
             pass
-    os._exit(code)  # no atexit handlers or threads the student left behind
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    finish(main)

@@ -230,19 +230,8 @@ def _run(fds, request, program, runner, privileged):
         os._exit(1)
     _say(sock_fd, "started")
     os.close(sock_fd)
-    opts = {key: str(request[key]) for key in ("memory", "nproc", "cpu", "fsize", "nofile",
-                                                "job_bytes")}
-    try:
-        code = runner.serve(opts)
-    except BaseException as exc:  # noqa: BLE001 - report, never hang
-        sys.stderr.write(f"runner failed: {type(exc).__name__}: {exc}\n"[:2000])
-        code = 70
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except BaseException:  # noqa: BLE001
-            pass
-    os._exit(code)
+    runner.finish(runner.serve, {key: str(request[key]) for key in
+                                 ("memory", "nproc", "cpu", "fsize", "nofile", "job_bytes")})
 
 
 def _fork_run(control, fds, request, program, runner, privileged):
