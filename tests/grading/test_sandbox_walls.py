@@ -547,3 +547,42 @@ print(json.dumps({"reached": reached, "pids": pids, "me": os.getpid()}))
         assert box.walls["warm"] == "on" or not IN_CI, box.walls
     assert found["reached"] == []
     assert found["pids"] == [1, found["me"]]     # nothing but the run itself and its pid 1
+
+
+def test_a_self_check_and_the_grading_look_the_same_from_inside(tmp_path):
+    # lr-course check sees the notebook's folder as the submissions (its own alone); a
+    # class's grading sees submitted/ and picks the student's folder. From inside, the run
+    # must not be able to tell them apart: files, mounts, environment, limits, identity.
+    probe = """
+import os, resource
+mounts = sorted(line.split()[4] for line in open("/proc/self/mountinfo"))
+status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
+print(json.dumps({"root": sorted(os.listdir("/")), "here": sorted(os.listdir(".")),
+                  "cwd": os.getcwd(), "mounts": mounts, "env": dict(os.environ),
+                  "ids": [os.getuid(), os.getgid(), os.getpid()],
+                  "caps": status["CapEff"].strip(), "seccomp": status["Seccomp"].strip(),
+                  "limits": [resource.getrlimit(getattr(resource, name)) for name in
+                             ("RLIMIT_AS", "RLIMIT_NPROC", "RLIMIT_CPU", "RLIMIT_FSIZE",
+                              "RLIMIT_NOFILE")]}))
+"""
+    course = tmp_path / "course" / "submitted"
+    for student in ("ann", "bob"):
+        folder = course / student / "ps2"
+        folder.mkdir(parents=True)
+        (folder / "answer.ipynb").write_text("{}")
+        for path in (folder, folder.parent):
+            path.chmod(0o755)
+    for path in (course, course.parent, tmp_path):
+        path.chmod(0o755)
+
+    def seen(submissions, folder):
+        with make(LIMITS, "warm", submissions=submissions) as box:
+            result = box.run({"cells": ["import json\n" + probe], "calls": []}, folder)
+            assert box.walls["warm"] == "on" or not IN_CI, box.walls
+        assert result.reason == "ok", result.detail
+        return json.loads(result.output.strip().splitlines()[-1])
+
+    graded = seen(course, course / "ann" / "ps2")
+    checked = seen(course / "ann" / "ps2", course / "ann" / "ps2")
+    assert graded == checked
+    assert graded["here"] == ["answer.ipynb"] and graded["cwd"] == "/submission"
