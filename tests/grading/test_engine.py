@@ -406,7 +406,7 @@ class _Recorder:
 def test_reference_runs_are_queued_ahead_of_the_students_who_need_them(num):
     """The first reference run is small; each later one is queued right behind the first
     student of the batch before it; every student is graded once and in every run once."""
-    from lr_course.grading.batch import FIRST_REFERENCE, _record, _schedule
+    from lr_course.grading.batch import BATCH_REFERENCE, FIRST_REFERENCE, _record, _schedule
     from lr_course.grading.reference import SEEDS_PER_REFERENCE
     pool, grader = _RecordingPool(), _Recorder()
     jobs = [(f"s{i:03d}", Path(f"s{i:03d}.ipynb")) for i in range(num)]
@@ -424,7 +424,7 @@ def test_reference_runs_are_queued_ahead_of_the_students_who_need_them(num):
     assert [s for _, batch in recorded for s in batch] == [s for s, _ in jobs]
     sizes = [len(batch) for _, batch in recorded]
     assert sizes[0] == min(FIRST_REFERENCE, num)
-    assert all(size <= SEEDS_PER_REFERENCE for size in sizes)
+    assert all(size <= BATCH_REFERENCE <= SEEDS_PER_REFERENCE for size in sizes)
     where = {student: position for position, student in graded}
     for k, (position, batch) in enumerate(recorded):
         # queued before any of its students and, after the first, right behind the first
