@@ -20,12 +20,17 @@ help:
 	@echo "make report  A=ps1_schedules   grade distribution and pass rate per test"
 	@echo "make classroom   a demo JupyterHub class on 127.0.0.1 (hub, students, exchange, formgrader, PostgreSQL)"
 
+# The lessons' kernel runs OpenBLAS on one thread: their matrices are small (at most a few
+# thousand rows), and on a busy machine (CI, a shared hub, two cores) a second BLAS thread waits
+# for a core and makes each product slower (lessons 01 and 07: 19 s with one thread, 37-45 s
+# without, at a load average of 2); benchmarks/bench_notebooks.py prints the kernel's setting.
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("lr-course needs Python 3.10 or newer, found " + sys.version.split()[0]) if sys.version_info < (3, 10) else None'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lr-course)" > /dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (lr-course)" \
+		--env OPENBLAS_NUM_THREADS 1 > /dev/null
 	touch $(STAMP)
 
 # Jupyter refuses to start as root unless told; containers and CI machines often are root.

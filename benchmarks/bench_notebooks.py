@@ -6,8 +6,10 @@ Times include starting a kernel per notebook, as a student or CI pays it; the sl
 each notebook is named, to show where to trim (``--cells`` lists every cell over 0.3 s, or
 over SECONDS, with the first line of its source), and an empty notebook is timed first to show how
 much of the total is that fixed cost. The progress record goes to a temporary
-directory. The models multiply small matrices, for which one BLAS thread is usually faster than
-two on a busy machine: compare with ``OPENBLAS_NUM_THREADS=1`` in the environment.
+directory. The models multiply small matrices, for which one BLAS thread is faster than two on
+a busy machine, so the course's kernel (``make``'s kernel install) sets
+``OPENBLAS_NUM_THREADS=1`` in its kernelspec, which wins over this process's environment; the
+first line says what the kernel gets.
 """
 
 from __future__ import annotations
@@ -33,6 +35,19 @@ def _cell_seconds(cell) -> float:
     except KeyError:
         return 0.0
     return (end - start).total_seconds()
+
+
+def blas_threads() -> str:
+    """How many OpenBLAS threads the kernel gets: its kernelspec's env, else this environment."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    try:
+        spec_env = KernelSpecManager().get_kernel_spec("python3").env or {}
+    except Exception:   # no such kernel: the run below says so
+        spec_env = {}
+    if "OPENBLAS_NUM_THREADS" in spec_env:
+        return f"{spec_env['OPENBLAS_NUM_THREADS']} (set by the kernelspec)"
+    return os.environ.get("OPENBLAS_NUM_THREADS", "unset") + " (from the environment)"
 
 
 def run(path: Path | None) -> tuple[float, list[tuple[float, int, str]]]:
@@ -76,7 +91,8 @@ def _parse(argv) -> tuple[float | None, list[Path]]:
 def main(argv) -> int:
     threshold, paths = _parse(argv)
     paths = paths or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}, "
+    print(f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')} here, "
+          f"{blas_threads()} in the kernel; "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["LR_COURSE_PROGRESS"] = os.path.join(tmp, "progress.json")

@@ -24,7 +24,15 @@ def _lr_function(lr: LearningRate) -> Callable[[int], float]:
         value = _checks.real("lr", lr, low=0)
         return lambda t: value
 
+    # A course Schedule is a pure function of the step, and a training loop asks for the lr of
+    # each step twice (to record it, then to update): the last answer is kept for the next ask.
+    # Any other callable (a ReduceOnPlateau, a learner's function) is asked every time.
+    pure = type(lr) is _schedule_class()
+    last = [None, 0.0]
+
     def lr_at(t: int) -> float:
+        if pure and type(t) is int and t == last[0]:
+            return last[1]
         value = lr(t)
         try:
             value = float(value)  # a numpy float64 would upcast float32 params
@@ -32,9 +40,18 @@ def _lr_function(lr: LearningRate) -> Callable[[int], float]:
             raise ValueError(f"lr schedule must return a number, got {value!r} at step {t}") from None
         if not (math.isfinite(value) and value >= 0.0):
             raise ValueError(f"lr schedule must return a finite lr >= 0, got {value!r} at step {t}")
+        if pure and type(t) is int:
+            last[0], last[1] = t, value
         return value
 
     return lr_at
+
+
+def _schedule_class():
+    """:class:`lr_course.schedules.Schedule` (imported here: schedules come before optimizers)."""
+    from lr_course.schedules._base import Schedule as schedule_class
+
+    return schedule_class
 
 
 def _as_float_array(x, name: str) -> np.ndarray:

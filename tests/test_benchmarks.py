@@ -32,6 +32,7 @@ def test_bench_notebooks_times_a_notebook_and_the_kernel_start(tmp_path):
                             text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
+    assert lines[0].startswith("OPENBLAS_NUM_THREADS=") and " in the kernel; load average " in lines[0]
     assert any(line.startswith("(an empty notebook: kernel start)") for line in lines)
     assert any(line.startswith("tiny.ipynb") and "slowest: cell 0" in line for line in lines)
     total = next(line for line in lines if line.startswith("all 1 notebooks"))

@@ -602,3 +602,29 @@ def test_both_edges_of_every_range(factory, name, valid, invalid):
     assert np.all(np.isfinite(p)) and opt.hyperparams[name] == valid
     with pytest.raises(ValueError, match=f"^{name} "):
         factory(**{name: invalid})
+
+
+def test_a_course_schedule_is_asked_once_per_step_and_other_callables_every_time():
+    from lr_course import models, schedules, training
+    from lr_course.schedules import _base
+
+    asked = []
+    schedule = schedules.cosine_decay(2.0, total_steps=50)
+    counting = _base.Schedule(lambda steps: (asked.append(1), schedule.fn(steps))[1], "counting")
+    model = models.LogisticRegression()
+    history = training.train(model, optimizers.sgd(lr=counting), num_steps=50, batch_size=16)
+    assert len(asked) == 51                                     # 50 updates and the last entry
+    assert np.array_equal(history.lr, schedule(np.arange(51)))
+    same = training.train(model, optimizers.sgd(lr=schedule), num_steps=50, batch_size=16)
+    assert np.array_equal(same.final_params, history.final_params)
+
+    calls = []
+    def plain(step):                                             # not a Schedule: no memory
+        calls.append(step)
+        return 0.1
+    training.train(model, optimizers.sgd(lr=plain), num_steps=10, batch_size=16)
+    assert len(calls) == 21
+    opt = optimizers.sgd(lr=counting)
+    before = len(asked)
+    assert opt.lr_at(3) == opt.lr_at(3) and opt.lr_at(np.int64(3)) == schedule(3)
+    assert len(asked) == before + 2                              # a numpy int is asked again

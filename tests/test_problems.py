@@ -41,6 +41,21 @@ def test_quadratic_closed_form_values():
     assert isinstance(q.loss(q.x0), float)
 
 
+@pytest.mark.parametrize("dim", [1, 2, 3, 10, 256])
+def test_quadratic_loss_and_grad_has_the_bits_of_grad_and_loss(dim):
+    # loss_and_grad takes a faster path for one point; the lessons' runs must not move by a bit
+    rng = np.random.default_rng(dim)
+    q = Quadratic(np.geomspace(0.5, 20.0, dim), rotation=rng, center=rng.standard_normal(dim))
+    for scale in (1e-8, 1.0, 1e8):
+        x = scale * rng.standard_normal(dim)
+        value, g = q.loss_and_grad(x)
+        d = x - q.minimum
+        reference = np.tensordot(q.A, d, axes=1)
+        assert np.array_equal(g, q.grad(x)) and np.array_equal(g, reference)
+        assert value == 0.5 * float(np.dot(d, reference))
+        assert value == pytest.approx(q.loss(x), rel=1e-12)
+
+
 def test_quadratic_minimum_has_zero_gradient_and_value():
     q = Quadratic([0.5, 2.0, 7.0], rotation=np.random.default_rng(3), center=[1.0, 2.0, 3.0])
     assert q.loss(q.minimum) == pytest.approx(0.0, abs=1e-15)

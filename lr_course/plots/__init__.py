@@ -7,6 +7,8 @@
 - :mod:`~lr_course.plots.tuning`: the range test and the layouts of a search;
 - :mod:`~lr_course.plots.tradeoffs`: the Pareto front of cost against accuracy;
 - :mod:`~lr_course.plots.ticks`: no unlabelled minor ticks on log axes over many decades;
+- :mod:`~lr_course.plots.tickmemo`: while a figure is drawn, each axis's ticks once per layout
+  pass;
 - :mod:`~lr_course.plots.inline`: in a notebook, each figure is drawn once, not twice, per
   display (called on import).
 

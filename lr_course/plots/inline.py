@@ -24,7 +24,9 @@ cropped to its ink, as before. Measured on the eight lessons: about 0.1 s a figu
 
 And before a figure is drawn, its log axes lose the unlabelled minor ticks over many decades
 and get plain-text labels instead of mathtext (:func:`lr_course.plots.ticks.lighten_log_axes`;
-a locator or formatter that the author of the figure chose is kept).
+a locator or formatter that the author of the figure chose is kept), and while it is drawn each
+axis works out its ticks once per layout pass, not about twenty times
+(:func:`lr_course.plots.tickmemo.ticks_remembered`; the same pixels).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine, TightLayoutEngine
 
 from lr_course.plots.ticks import lighten_log_axes
+from lr_course.plots.tickmemo import ticks_remembered
 
 __all__ = ["draw_inline_figures_once"]
 
@@ -94,9 +97,10 @@ def _skip_tight_bbox_when_laid_out(shell) -> bool:
 
     def print_png(figure):
         lighten_log_axes(figure)
-        if _laid_out(figure):
-            return current(figure, bbox_inches=None)
-        return current(figure)
+        with ticks_remembered():
+            if _laid_out(figure):
+                return current(figure, bbox_inches=None)
+            return current(figure)
 
     print_png._lr_course_wrapped = True
     formatter.for_type(Figure, print_png)

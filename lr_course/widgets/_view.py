@@ -23,6 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from lr_course.plots.tickmemo import ticks_remembered
 from lr_course.plots.ticks import lighten_log_axes
 
 # Pixels per inch of the frames. 80 keeps a three-panel figure near 700 px wide: sharp at
@@ -69,7 +70,8 @@ class FrameRenderer:
         if self._background is None or renderer is not self._renderer:
             # as the inline figures: sparse minor ticks and plain-text labels on log axes (cheaper)
             lighten_log_axes(self.figure)
-            canvas.draw()  # skips animated artists: this is the still background
+            with ticks_remembered():  # each axis's ticks once per layout pass (same pixels)
+                canvas.draw()  # skips animated artists: this is the still background
             if not self._layout_done:
                 # The constrained layout is solved on the first full draw (which placed the axes
                 # of this background); freeze it so later full draws (new limits) do not shift
