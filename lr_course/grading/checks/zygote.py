@@ -180,6 +180,13 @@ def _init(fds, request, program, runner, privileged):
         if os.read(sock_fd, 16) != b"go":
             os._exit(1)
         _ok(_libc.unshare(CLONE_NEWCGROUP), "unshare cgroup")
+        # Before the runner exists (so no job can run first): Python's SIGINT handler
+        # would let the run (the same uid in a user namespace) interrupt this process's
+        # loop, while with the default action pid 1 ignores it; and not dumpable, its /proc
+        # files (descriptors, memory) are closed to the run even at the same uid. The
+        # runner takes both back for itself, as a cold run has them.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _prctl(PR_SET_DUMPABLE, 0)
         pid = os.fork()
     except BaseException as exc:  # noqa: BLE001 - no job has been read: report and stop
         _say(sock_fd, f"error {type(exc).__name__}: {exc}")
@@ -188,11 +195,6 @@ def _init(fds, request, program, runner, privileged):
         _run(fds, request, program, runner, privileged)
     status = 0
     try:
-        # Python's SIGINT handler would let the run (the same uid in a user namespace)
-        # interrupt this loop; with the default action, pid 1 ignores it. Not dumpable:
-        # its /proc files (descriptors, memory) are closed to the run even at the same uid.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        _prctl(PR_SET_DUMPABLE, 0)
         for fd in (stdin_fd, out_fd, err_fd):
             os.close(fd)
         while True:   # reap every orphan of the run; end with the runner
@@ -215,6 +217,8 @@ def _run(fds, request, program, runner, privileged):
     stdin_fd, out_fd, err_fd, sock_fd = fds
     try:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_DUMPABLE, 1)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         for fd, target in ((stdin_fd, 0), (out_fd, 1), (err_fd, 2)):
             os.dup2(fd, target)
             os.close(fd)
