@@ -80,7 +80,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from lr_course.grading import cgroup, syscalls, warm
+from lr_course.grading import cgroup, syscalls
+from lr_course.grading import warm as warm_runs   # the module; ``warm`` is an argument
 from lr_course.grading.sandbox_tree import (CORE_PACKAGES, PLOT_PACKAGES, SANDBOX_ROOT,
                                             TREE_PREFIX, build_tree, layout, package_paths,
                                             remove_stale_trees)
@@ -160,6 +161,40 @@ def _fd_holding(data: bytes) -> int:
     return fd
 
 
+class _ColdRun:
+    """A cold run's bubblewrap process, as :meth:`Sandbox._supervise` drives it."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.proc = proc
+        self.stdin = os.dup(proc.stdin.fileno())   # the pump's to close
+        proc.stdin.close()
+        self.stdout, self.stderr = proc.stdout.fileno(), proc.stderr.fileno()
+
+    def finished(self, seconds: float) -> bool:
+        try:
+            self.proc.wait(timeout=seconds)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+
+    def kill(self):
+        """SIGKILL its whole process group (the run's session), then bwrap itself."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.kill()
+
+    def wait(self) -> int:
+        if self.proc.poll() is None:
+            self.kill()
+        return self.proc.wait()
+
+    def close(self):
+        for stream in (self.proc.stdout, self.proc.stderr):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
 class Sandbox:
     """Runs ``runner.py`` on a job under bubblewrap (or, loudly, without it).
 
@@ -217,12 +252,9 @@ class Sandbox:
         self.submissions = Path(submissions).resolve() if submissions is not None else None
         self._tokens = self._tree / "tokens"   # a warm run's link to its submission
         self._tokens.mkdir(mode=0o755)
-        self._zygotes: list = []          # idle warm interpreters, one per run at a time
-        self._all_zygotes: list = []
-        self._zygote_lock = threading.Lock()
+        self._pool = warm_runs.Pool(self._start_zygote, on=self.isolated and warm)
         if self.isolated:
             self.walls["warm"] = "on" if warm else "off (asked for cold runs)"
-        self._warm = self.isolated and warm
 
     def stop(self):
         """Kill every run in progress (its whole process group) and refuse new ones.
@@ -233,12 +265,8 @@ class Sandbox:
         with self._live_lock:
             self._stopped = True
             live = list(self._live)
-        for proc in live:
-            if isinstance(proc, warm.WarmRun):
-                proc.kill()
-                continue
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+        for run in live:
+            run.kill()
 
     def _find_walls(self, require_isolation: bool, warn: bool):
         """The seccomp filter and the cgroup parent, and ``walls``: which hold, or why not."""
@@ -273,10 +301,7 @@ class Sandbox:
 
     def close(self):
         """End the warm interpreters and remove the curated tree."""
-        with self._zygote_lock:
-            zygotes, self._zygotes, self._all_zygotes = self._all_zygotes, [], []
-        for zygote in zygotes:
-            zygote.close()
+        self._pool.close()
         shutil.rmtree(self._tree, ignore_errors=True)
 
     def __enter__(self):
@@ -392,8 +417,8 @@ class Sandbox:
         if zygote_fds is not None:
             cmd += ["--perms", "0755", "--dir", "/submission"]
             if self.submissions is not None:
-                bind(self.submissions, warm.SUBMISSIONS)
-                bind(self._tokens, warm.TOKENS)
+                bind(self.submissions, warm_runs.SUBMISSIONS)
+                bind(self._tokens, warm_runs.TOKENS)
             cmd += ["--chdir", "/tmp"]
         elif submission_dir is not None:
             bind(Path(submission_dir).resolve(), "/submission")
@@ -475,7 +500,7 @@ class Sandbox:
     def _warm_place(self, submission_dir):
         """Where a warm run finds the submission (relative to :attr:`submissions`; None
         for no submission), or False when this run must be cold."""
-        if not self._warm:
+        if self._pool.off is not None:
             return False
         if submission_dir is None:
             return None
@@ -487,51 +512,24 @@ class Sandbox:
             return False
         return rel.as_posix()
 
-    def _zygote(self):
-        """An idle warm interpreter, started if none is (None once warm runs are off)."""
-        with self._zygote_lock:
-            while self._zygotes:
-                zygote = self._zygotes.pop()
-                if zygote.alive():
-                    return zygote
-                self._all_zygotes.remove(zygote)
-                zygote.close()
-            if not self._warm or self._stopped:
-                return None
+    def _start_zygote(self):
+        """A new warm interpreter (for :class:`~lr_course.grading.warm.Pool`)."""
+        if self._stopped:
+            raise warm_runs.WarmUnavailable("the grading was interrupted")
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fds = [theirs.fileno()]
         if self.seccomp is not None:
             fds.append(_fd_holding(self.seccomp))
         try:
             cmd, cwd = self.command(zygote_fds=(fds[0], fds[1] if len(fds) > 1 else None))
-            cmd = self._args_by_fd(cmd, fds)
-            zygote = warm.Zygote(cmd, self._env(), cwd, ours, fds)
-        except (warm.WarmUnavailable, OSError) as exc:
-            self._warm_off(str(exc))
+            return warm_runs.Zygote(self._args_by_fd(cmd, fds), self._env(), cwd, ours, fds)
+        except BaseException:
             ours.close()
-            return None
+            raise
         finally:
             theirs.close()
             for fd in fds[1:]:
                 os.close(fd)
-        with self._zygote_lock:
-            self._all_zygotes.append(zygote)
-        return zygote
-
-    def _warm_off(self, why: str):
-        with self._zygote_lock:
-            if self._warm:
-                self._warm = False
-                self.walls["warm"] = f"off ({why[:300]})"
-
-    def _release(self, zygote):
-        with self._zygote_lock:
-            if zygote.alive() and self._warm and zygote in self._all_zygotes:
-                self._zygotes.append(zygote)
-                return
-            if zygote in self._all_zygotes:
-                self._all_zygotes.remove(zygote)
-        zygote.close()
 
     def _run_warm(self, data, where, group) -> SandboxResult | None:
         """One run forked by a warm interpreter; None when it could not be made (then
@@ -546,39 +544,50 @@ class Sandbox:
         if where is not None:
             request["submission"] = secrets.token_hex(16)
             link = self._tokens / request["submission"]
-            link.symlink_to(f"{warm.SUBMISSIONS}/{where}")
+            link.symlink_to(f"{warm_runs.SUBMISSIONS}/{where}")
         try:
-            for attempt in (1, 2):
-                zygote = self._zygote()
-                if zygote is None:
-                    return None
-                try:
-                    run = zygote.spawn(request, join=group.join if group is not None else None)
-                    break
-                except warm.WarmUnavailable as exc:
-                    died = not zygote.alive()
-                    if not died or attempt == 2:   # the kernel refuses: cold from now on
-                        self._warm_off(str(exc))
-                    self._release(zygote)
-                    if not self._warm:
-                        return None
+            made = self._pool.spawn(request, join=group.join if group is not None else None)
         finally:
             if link is not None:   # the run has bound it (or failed): not needed any more
                 link.unlink()
+        if made is None:
+            self.walls["warm"] = f"off ({self._pool.off})"
+            return None
+        zygote, run = made
+        try:
+            return self._supervise(run, data, group, start)
+        finally:
+            run.close()
+            self._pool.release(zygote)
+
+    # -- cold runs ---------------------------------------------------------------------
+
+    def _run(self, cmd, cwd, data, fds, group) -> SandboxResult:
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, cwd=cwd, env=self._env(),
+                                start_new_session=True, close_fds=True, pass_fds=fds)
+        run = _ColdRun(proc)
+        try:
+            return self._supervise(run, data, group, start)
+        finally:
+            run.close()
+
+    def _supervise(self, run, data, group, start) -> SandboxResult:
+        """Feed ``run`` its job and collect what it writes, within the limits; then kill
+        what is left of it and say how it ended. ``run`` is a :class:`_ColdRun` or a
+        :class:`~lr_course.grading.warm.WarmRun`."""
         with self._live_lock:
             self._live.add(run)
             stopped = self._stopped
-        if stopped:
+        if stopped:   # stop() ran between the check in run() and here
             run.kill()
         killed_for = "timeout"
         stdin, run.stdin = run.stdin, None
-
-        def finished(seconds):
-            return run.wait(seconds) is not None
-
         try:
             results, output, killed_for = self._pump(
-                stdin, run.stdout, run.stderr, data, start + lim.wall_seconds, finished)
+                stdin, run.stdout, run.stderr, data, start + self.limits.wall_seconds,
+                run.finished)
         finally:
             if killed_for is not None:
                 run.kill()
@@ -586,60 +595,12 @@ class Sandbox:
             with self._live_lock:
                 self._live.discard(run)
             if group is not None:
-                group.kill()
-            run.close()
-            self._release(zygote)
+                group.kill()   # whatever left the session dies too
         if group is not None and killed_for is None and group.oom_killed():
             killed_for = "oom"
         reason, detail = self._reason(returncode, killed_for, results, output)
         return SandboxResult(reason, detail, returncode, results, output[-20000:],
                              time.monotonic() - start, self.isolated)
-
-    # -- cold runs ---------------------------------------------------------------------
-
-    def _run(self, cmd, cwd, data, fds, group) -> SandboxResult:
-        lim = self.limits
-        start = time.monotonic()
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=cwd, env=self._env(),
-                                start_new_session=True, close_fds=True, pass_fds=fds)
-        with self._live_lock:
-            self._live.add(proc)
-            stopped = self._stopped
-        if stopped:   # stop() ran between the check in run() and here
-            self._kill(proc)
-
-        def finished(seconds):
-            try:
-                proc.wait(timeout=seconds)
-                return True
-            except subprocess.TimeoutExpired:
-                return False
-
-        killed_for = "timeout"
-        stdin = os.dup(proc.stdin.fileno())
-        proc.stdin.close()
-        try:
-            results, output, killed_for = self._pump(
-                stdin, proc.stdout.fileno(), proc.stderr.fileno(), data,
-                start + lim.wall_seconds, finished)
-        finally:
-            if killed_for is not None or proc.poll() is None:
-                self._kill(proc)
-            with self._live_lock:
-                self._live.discard(proc)
-            if group is not None:
-                group.kill()   # whatever left the session dies too
-            for stream in (proc.stdout, proc.stderr):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
-        if group is not None and killed_for is None and group.oom_killed():
-            killed_for = "oom"
-        reason, detail = self._reason(proc.returncode, killed_for, results, output)
-        return SandboxResult(reason, detail, proc.returncode, results,
-                             output[-20000:], time.monotonic() - start, self.isolated)
 
     def _pump(self, stdin, stdout, stderr, data, deadline, finished):
         """Write ``data`` to ``stdin``, read ``stdout`` (records) and ``stderr`` (output)
@@ -699,18 +660,6 @@ class Sandbox:
                 os.close(stdin)
         return (b"".join(chunks["out"]), b"".join(chunks["err"]).decode("utf-8", "replace"),
                 killed_for)
-
-    @staticmethod
-    def _kill(proc):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            proc.kill()
-        except ProcessLookupError:
-            pass
-        proc.wait()
 
     def _reason(self, returncode, killed_for, results, output) -> tuple[str, str]:
         lim = self.limits

@@ -2,7 +2,7 @@
 
 A :class:`Zygote` is one bubblewrap sandbox, started like a cold run's, in which one
 interpreter has imported numpy and the check library and forks a fresh process per run.
-:class:`Sandbox <lr_course.grading.sandbox.Sandbox>` keeps a few (one per run at a time,
+:class:`Pool` keeps a sandbox's few (one per run at a time,
 so that two runs never share a user namespace or a process count) and falls back to cold
 runs, for good, the first time one cannot make a run's walls (:class:`WarmUnavailable`):
 that is found before any code of a job is read, so the run is simply made cold instead.
@@ -40,7 +40,8 @@ import time
 
 from lr_course.grading.checks.zygote import REQUEST_KEYS, SUBMISSIONS, TOKENS
 
-__all__ = ["Zygote", "WarmRun", "WarmUnavailable", "REQUEST_KEYS", "SUBMISSIONS", "TOKENS"]
+__all__ = ["Pool", "Zygote", "WarmRun", "WarmUnavailable", "REQUEST_KEYS", "SUBMISSIONS",
+           "TOKENS"]
 
 START_SECONDS = 60.0     # the zygote's imports, on a loaded machine
 HANDSHAKE_SECONDS = 30.0
@@ -74,6 +75,10 @@ class WarmRun:
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.sock, self.pid, self.pidfd = sock, pid, pidfd
         self.returncode: int | None = None
+
+    def finished(self, seconds: float) -> bool:
+        """Whether the run's exit was reported within ``seconds``."""
+        return self.wait(seconds) is not None
 
     def kill(self):
         """SIGKILL the run's first process: its pid namespace, every process in it, dies."""
@@ -229,3 +234,80 @@ def _said(data: bytes, wanted: str) -> str:
     if text.startswith("error "):
         return f"the warm sandbox could not make a run: {text[6:]}"
     return f"the warm sandbox answered {text!r} instead of {wanted!r}"
+
+
+class Pool:
+    """A sandbox's warm interpreters: one per run at a time, started on demand.
+
+    Args:
+        start: makes a new :class:`Zygote` (the sandbox's command for it), or raises
+            :class:`WarmUnavailable` or ``OSError``.
+        on: whether warm runs may be tried at all.
+
+    :attr:`off` is None while warm runs are on, else why they are off (for the sandbox's
+    walls); once off, they stay off.
+    """
+
+    def __init__(self, start, on: bool = True):
+        self._start = start
+        self._idle: list = []
+        self.started: list = []            # every live zygote, idle or serving a run
+        self._lock = threading.Lock()
+        self.off = None if on else "asked for cold runs"
+
+    def turn_off(self, why: str):
+        with self._lock:
+            if self.off is None:
+                self.off = why[:300]
+
+    def _checkout(self):
+        with self._lock:
+            while self._idle:
+                zygote = self._idle.pop()
+                if zygote.alive():
+                    return zygote
+                self.started.remove(zygote)
+                zygote.close()
+            if self.off is not None:
+                return None
+        try:
+            zygote = self._start()
+        except (WarmUnavailable, OSError) as exc:
+            self.turn_off(str(exc))
+            return None
+        with self._lock:
+            self.started.append(zygote)
+        return zygote
+
+    def release(self, zygote):
+        """Back to the idle ones, or ended (if it died, or warm runs are off)."""
+        with self._lock:
+            if zygote.alive() and self.off is None and zygote in self.started:
+                self._idle.append(zygote)
+                return
+            if zygote in self.started:
+                self.started.remove(zygote)
+        zygote.close()
+
+    def spawn(self, request: dict, join=None):
+        """``(zygote, run)`` for one run, or None when warm runs are (now) off. A zygote that
+        died is replaced once; one that refuses to make a run turns warm runs off."""
+        for attempt in (1, 2):
+            zygote = self._checkout()
+            if zygote is None:
+                return None
+            try:
+                return zygote, zygote.spawn(request, join)
+            except WarmUnavailable as exc:
+                if zygote.alive() or attempt == 2:   # the kernel refuses: cold from now on
+                    self.turn_off(str(exc))
+                self.release(zygote)
+                if self.off is not None:
+                    return None
+        return None
+
+    def close(self):
+        with self._lock:
+            zygotes, self._idle, self.started = self.started, [], []
+        for zygote in zygotes:
+            zygote.close()

@@ -64,12 +64,12 @@ def run_processes(box, marker: str) -> set:
     memory limit no one else uses) on their command line; warm runs are the processes
     below a warm interpreter that live in a pid namespace of their own (not the
     interpreter's, nor its bubblewrap's)."""
-    if not box._all_zygotes:
+    if not box._pool.started:
         out = subprocess.run(["ps", "-eww", "-o", "pid=,args="], capture_output=True,
                              text=True).stdout
         return {int(line.split()[0]) for line in out.splitlines() if marker in line}
     found = set()
-    for zygote in box._all_zygotes:
+    for zygote in box._pool.started:
         below = descendants(zygote.proc.pid)
         skip = {_pid_ns(zygote.proc.pid)} | {_pid_ns(pid) for pid in below
                                              if _parent(pid) == zygote.proc.pid}
