@@ -1,5 +1,6 @@
 """Calls and records across the sandbox's wall: codec safety, execute's guarantees, the kinds."""
 
+import copy
 import json
 
 import numpy as np
@@ -318,3 +319,55 @@ def test_the_judges_closeness_is_numpys_allclose(pair, rtol, atol, nudge):
         got = np.where(np.isfinite(expected), expected * (1 + 1e-7), got)
     assert _all_close(got, expected, rtol, atol) == \
         np.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _slow_same(a, b):
+    return same(calls.normalise(a), calls.normalise(b))
+
+
+def _near(value, pick):
+    """A copy of ``value`` with one leaf changed the way a student's update might change it
+    (another dtype, a NaN, a sign, a type that compares equal), or none (``pick`` says)."""
+    if type(value) in (list, tuple) and value:
+        k = pick % len(value)
+        items = list(copy.deepcopy(value))
+        items[k] = _near(items[k], pick // 7)
+        return type(value)(items)
+    if type(value) is dict and value:
+        key = sorted(value)[pick % len(value)]
+        return {**copy.deepcopy(value), key: _near(value[key], pick // 7)}
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and value.size:
+        changes = [lambda a: a.astype(np.float32 if a.dtype != np.float32 else np.float64),
+                   lambda a: a.reshape(-1), lambda a: a.copy(order="F"),
+                   lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.nan, a)
+                   if a.dtype.kind in "fc" else a + 1,
+                   lambda a: ~a if a.dtype.kind == "b" else -a, lambda a: a.copy()]
+        return changes[pick % len(changes)](value)
+    changes = [lambda v: v, lambda v: float("nan"), lambda v: -0.0 if v == 0 else v,
+               lambda v: 1 if v is True else v, lambda v: float(v) if type(v) is int else v,
+               lambda v: np.float64(v) if type(v) is float else v, lambda v: [v], lambda v: (v,)]
+    return changes[pick % len(changes)](copy.deepcopy(value))
+
+
+@given(st.one_of(st.tuples(_values, st.integers(0, 10**6)).map(lambda p: (p[0], _near(*p))),
+                 _values.map(lambda v: (v, copy.deepcopy(v))), st.tuples(_values, _values)))
+@settings(max_examples=500, deadline=None)
+def test_the_quick_mutation_test_answers_as_the_normalised_comparison(pair):
+    assert _outcome(lambda x: calls.same_normalised(*x), pair) == \
+        _outcome(lambda x: _slow_same(*x), pair)
+
+
+def test_the_quick_mutation_test_keeps_the_codecs_limits():
+    deep = []
+    for _ in range(codec.MAX_DEPTH + 5):
+        deep = [deep]
+    cases = [deep, [0] * (codec.MAX_NODES + 1), [np.zeros(2**20)] * 9,
+             np.zeros(codec.MAX_ARRAY_BYTES // 8 + 1), "x" * (codec.MAX_STR_CHARS + 1),
+             2**64, np.float32(np.nan), {"m": np.array([np.nan]), "t": np.int64(3)}]
+    for obj in cases:
+        pair = (obj, copy.deepcopy(obj))
+        assert _outcome(lambda x: calls.same_normalised(*x), pair) == \
+            _outcome(lambda x: _slow_same(*x), pair)
+    assert _outcome(lambda x: calls.same_normalised(*x), (deep, deep))[0] == "error"
+    assert calls.same_normalised(np.float32(np.nan), np.float32(np.nan)) is False
+    assert calls.same_normalised(np.array([-0.0]), np.array([0.0])) is True

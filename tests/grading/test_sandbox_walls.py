@@ -95,6 +95,22 @@ def test_the_walls_are_up(box, mode):
         or box.walls["warm"].startswith("off (")
 
 
+def test_the_course_modules_and_the_digits_are_loaded_before_the_job(box):
+    # The same in a cold run and a warm one (where the interpreter loaded them once): a
+    # notebook's first import of the models, and its first digits, cost nothing.
+    probe = """
+import json, sys
+before = sorted(m for m in sys.modules if m.startswith("lr_course.") and ".grading" not in m)
+from lr_course import models
+print(json.dumps({"before": before, "digits": models.load_digits.cache_info().currsize}))
+"""
+    result = box.run({"cells": [probe], "calls": []})
+    assert result.reason == "ok", result.detail
+    seen = json.loads(result.output.strip().splitlines()[-1])
+    assert seen == {"before": ["lr_course._checks", "lr_course._points", "lr_course.models",
+                               "lr_course.problems", "lr_course.surfaces"], "digits": 1}
+
+
 def attack(box, source, tmp_path=None):
     """Run ``source`` then an honest cell; return what the attack printed (its last line)."""
     submission = None

@@ -44,6 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import codec
 from .codec import CodecError, Objective, RngSeed, decode, encode, roundtrip
 
 __all__ = ["Call", "Record", "KINDS", "execute", "same", "OBJECTIVES", "PROBLEMS",
@@ -194,6 +195,57 @@ def same(a, b) -> bool:
     return a == b
 
 
+def same_normalised(a, b) -> bool:
+    """``same(normalise(a), normalise(b))``, without the two copies where the answer is sure.
+
+    A rollout asks this three times per step (were the inputs the update got modified?),
+    and normalising costs more than the update of a small array. Where ``a`` and ``b`` are
+    plain data the codec carries unchanged (exact types, within its limits) and equal, both
+    normalise to equal values, so the answer is True without normalising; in every other
+    case (a difference, a student's own type, a value near a limit) the slow comparison
+    decides, so the answer, and an error the codec raises, are always the slow one's.
+
+    >>> same_normalised({"m": np.array([np.nan, 1.0])}, {"m": np.array([np.nan, 1.0])})
+    True
+    >>> same_normalised(np.zeros(2), np.zeros(2, dtype=np.float32))
+    False
+    """
+    if _plain_equal(a, b, 0, [0, 0]):
+        return True
+    return bool(same(normalise(a), normalise(b)))
+
+
+def _plain_equal(a, b, depth, budget) -> bool:
+    """True when ``a`` and ``b`` are equal plain data the codec would carry unchanged;
+    False when unsure (the caller then compares the normalised values)."""
+    budget[0] += 1
+    if budget[0] > codec.MAX_NODES or depth > codec.MAX_DEPTH:
+        return False
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is np.ndarray:
+        dtype = a.dtype
+        if dtype.kind not in codec._ALLOWED_KINDS or dtype.fields is not None or \
+                dtype.itemsize > 32 or a.ndim > 32 or a.nbytes > codec.MAX_ARRAY_BYTES or \
+                dtype != b.dtype or a.shape != b.shape:
+            return False
+        budget[1] += a.nbytes
+        return budget[1] <= codec.MAX_TOTAL_BYTES and \
+            np.array_equal(a, b, equal_nan=dtype.kind in "fc")
+    if kind is dict:
+        return a.keys() == b.keys() and all(type(k) is str for k in a) and \
+            all(_plain_equal(a[k], b[k], depth + 1, budget) for k in a)
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and \
+            all(_plain_equal(x, y, depth + 1, budget) for x, y in zip(a, b))
+    if kind is float:
+        return a == b or (a != a and b != b)
+    if kind is int or kind is str or kind is bool:
+        return a == b    # (equal values are equal after the codec's cuts too)
+    return a is None     # numpy scalars, objects of the student's own: the slow way decides
+
+
 def execute(call: Call, namespace: dict) -> Record:
     """Run ``call`` against the definitions in ``namespace``; never raises.
 
@@ -319,14 +371,14 @@ def _run_rollout(call, namespace, record):
     for g in call.grads_seq:
         params_in, grads_in, state_in = copy.deepcopy(params), copy.deepcopy(g), copy.deepcopy(state)
         out = update(params_in, grads_in, state_in, **copy.deepcopy(call.kwargs))
-        mutated["params"] |= not same(normalise(params_in), normalise(params))
-        mutated["grads"] |= not same(normalise(grads_in), normalise(g))
-        mutated["state"] |= not same(normalise(state_in), normalise(state))
+        mutated["params"] |= not same_normalised(params_in, params)
+        mutated["grads"] |= not same_normalised(grads_in, g)
+        mutated["state"] |= not same_normalised(state_in, state)
         if not (type(out) is tuple and len(out) == 2):
             raise TypeError(f"{call.function} must return (new_params, new_state), "
                             f"got {type(out).__name__}")
         params, state = out
-        history.append(normalise(copy.deepcopy(params)))
+        history.append(normalise(params))   # a copy: later steps cannot change it
     record.value = {"params": history, "state": normalise(state)}
     record.extra["mutated"] = mutated
 
