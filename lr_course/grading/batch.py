@@ -266,8 +266,10 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         report.seconds = time.monotonic() - start
         return report
     own_box = sandbox is None
+    # warm runs of the students' submissions, and of the solution (its own interpreters)
     box = Sandbox(limits=limits, require_isolation=require_isolation,
-                  submissions=course_dir / "submitted") if own_box else sandbox
+                  submissions=(course_dir / "submitted", source.path.parent)) \
+        if own_box else sandbox
     lock = course_dir / LOCK if shard is None else \
         ledger.shard_dir(course_dir, assignment) / f".lock-{shard[0]}-of-{shard[1]}"
     with _lock(lock, lock_timeout, str(course_dir)), \

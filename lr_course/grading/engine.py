@@ -230,13 +230,15 @@ class Grader:
         active = {g: p for g, p in self.points.items() if ref.checks.get(g) or self.hidden}
         order = [(gid, k) for gid in active for k in range(len(ref.checks.get(gid, [])))]
         calls: list = []
+        wire: list = []
         spans = {}
         for gid, k in order:
             check = ref.checks[gid][k][0]
             spans[gid, k] = (len(calls), len(calls) + len(check.calls))
             calls.extend(check.calls)
+            wire.extend(ref.wire[gid][k])
         records, cell_errors, runtime, info = run_calls(self.sandbox, sources, calls, path.parent,
-                                                        self.time_limits)
+                                                        self.time_limits, wire)
         flags += [Flag(f.code, f.message, indices[f.cell] if isinstance(f.cell, int)
                        and 0 <= f.cell < len(indices) else None, None) for f in runtime]
         result = SubmissionResult(student, self.assignment, "graded", digest=digest,
@@ -290,8 +292,12 @@ def _test_result(gid, points, parts, outcomes, hidden) -> TestResult:
 
 # -- the student's run ----------------------------------------------------------------------
 
-def run_calls(sandbox, sources: list, calls: list, workdir: Path, time_limits=None):
+def run_calls(sandbox, sources: list, calls: list, workdir: Path, time_limits=None,
+              wire=None):
     """Run cells then calls in ``sandbox``; resume after a call that stopped the run.
+
+    ``wire``, if given, is each call's data as the reference read it (what
+    ``calls[i].to_data()`` would encode again).
 
     Returns ``(records, cell_errors, runtime_flags, info)``: a Record for every call (those
     that never ran, or whose result was malformed, explain why), ``(cell index, error)``
@@ -303,7 +309,8 @@ def run_calls(sandbox, sources: list, calls: list, workdir: Path, time_limits=No
     compute = 0.0
     pending = list(range(len(calls)))
     while True:
-        job = {"cells": sources, "calls": [calls[i].to_data() for i in pending],
+        job = {"cells": sources,
+               "calls": [wire[i] if wire else calls[i].to_data() for i in pending],
                "limits": dict(time_limits or {})}
         res = sandbox.run(job, workdir if workdir.is_dir() else None)
         parsed = _parse(res.results, len(pending), len(sources))

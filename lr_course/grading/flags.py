@@ -23,6 +23,7 @@ Two detectors, because each misses what the other sees:
 from __future__ import annotations
 
 import ast
+import functools
 import threading
 from dataclasses import asdict, dataclass
 
@@ -348,7 +349,8 @@ def scan_cells(cells: list[str]) -> list[Flag]:
                                           "to scan for suspicious code", i))
             continue
         budget -= len(source)
-        found = scan_source("\n".join(prelude + [source]), i)
+        text = "\n".join(prelude + [source])
+        found = _scan_cached(text) if len(text) <= _CACHED_CHARS else scan_source(text)
         offset = sum(p.count("\n") + 1 for p in prelude)
         for f in found:  # keep only what lies in this cell, re-based to its own lines
             if f.line is None or f.line > offset:
@@ -358,6 +360,16 @@ def scan_cells(cells: list[str]) -> list[Flag]:
                     line not in prelude and len(line) < 200 and _parses(line):
                 prelude.append(line)
     return list(dict.fromkeys(flags))
+
+
+_CACHED_CHARS = 16384       # with 1024 entries, at most 16 MiB of cells kept
+
+
+@functools.lru_cache(maxsize=1024)
+def _scan_cached(text: str) -> tuple:
+    """:func:`scan_source` of a short text, once per process: the cells a class shares
+    (left as released, or the same set-up) are scanned once, not once per student."""
+    return tuple(scan_source(text))
 
 
 def _parses(line):

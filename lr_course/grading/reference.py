@@ -31,11 +31,15 @@ class Reference:
 
     parts: dict = field(default_factory=dict)     # grade_id -> [(what, points)]
     checks: dict = field(default_factory=dict)    # grade_id -> [(Check, [Record])]
+    # grade_id -> each check's calls as they were read (they decoded to Check.calls): the
+    # student's job sends them on as they are, instead of encoding the Calls once more
+    wire: dict = field(default_factory=dict)
 
     @classmethod
     def from_entries(cls, entries: list, grade_ids) -> "Reference":
         """Build from a Recorder's entries (a reference run, or a checks file)."""
-        ref = cls({g: [] for g in grade_ids}, {g: [] for g in grade_ids})
+        ref = cls({g: [] for g in grade_ids}, {g: [] for g in grade_ids},
+                  {g: [] for g in grade_ids})
         for entry in entries:
             if "part" in entry:
                 part = entry["part"]
@@ -47,6 +51,7 @@ class Reference:
                     check = Check.from_data(item["check"])
                     records = [Record.from_data(r) for r in item["records"]]
                     ref.checks[item["cell"]].append((check, records))
+                    ref.wire[item["cell"]].append(item["check"]["calls"])
         return ref
 
 

@@ -64,6 +64,7 @@ root without a cgroup each run drops to a uid of its own, drawn from an unalloca
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -206,9 +207,12 @@ class Sandbox:
         bwrap: path to bubblewrap; default from :func:`bwrap_path`. ``""`` forces the
             unisolated mode (tests use this to exercise it).
         submissions: the folder that holds the submissions this sandbox will run (a
-            course's ``submitted/``, or one notebook's folder). Runs of a submission inside
-            it, and runs without one, are warm (:mod:`~lr_course.grading.warm`); others
-            are cold. Without it, only runs without a submission are warm.
+            course's ``submitted/``, or one notebook's folder), or several such folders
+            (a batch adds the source notebook's, for the solution's runs). Runs of a
+            submission inside one, and runs without one, are warm
+            (:mod:`~lr_course.grading.warm`); others are cold. Each folder has warm
+            interpreters of its own, which see that folder only (the solution's are never
+            those of a student's run). Without it, only runs without a submission are warm.
         warm: ``False`` makes every run cold (a fresh interpreter under bubblewrap).
 
     Use as a context manager (or call :meth:`close`) to remove the curated tree.
@@ -249,10 +253,19 @@ class Sandbox:
         self._live: set = set()           # running processes and warm runs, for stop()
         self._live_lock = threading.Lock()
         self._stopped = False
-        self.submissions = Path(submissions).resolve() if submissions is not None else None
-        self._tokens = self._tree / "tokens"   # a warm run's link to its submission
-        self._tokens.mkdir(mode=0o755)
-        self._pool = warm_runs.Pool(self._start_zygote, on=self.isolated and warm)
+        if submissions is None:
+            submissions = ()
+        elif isinstance(submissions, (str, os.PathLike)):
+            submissions = (submissions,)
+        self.submissions = tuple(dict.fromkeys(Path(p).resolve() for p in submissions))
+        # per folder: a pool of warm interpreters (the first folder's also serves runs
+        # without a submission) and the folder of the links, one per run, to a submission
+        self._pools, self._tokens = {}, {}
+        for k, root in enumerate(self.submissions or (None,)):
+            self._pools[root] = warm_runs.Pool(functools.partial(self._start_zygote, root),
+                                               on=self.isolated and warm)
+            self._tokens[root] = self._tree / f"tokens-{k}"
+            self._tokens[root].mkdir(mode=0o755)
         if self.isolated:
             self.walls["warm"] = "on" if warm else "off (asked for cold runs)"
 
@@ -301,7 +314,8 @@ class Sandbox:
 
     def close(self):
         """End the warm interpreters and remove the curated tree."""
-        self._pool.close()
+        for pool in getattr(self, "_pools", {}).values():
+            pool.close()
         shutil.rmtree(self._tree, ignore_errors=True)
 
     def __enter__(self):
@@ -337,14 +351,16 @@ class Sandbox:
 
     def command(self, submission_dir: str | os.PathLike | None = None,
                 seccomp_fd: int | None = None, uid: int | None = None,
-                zygote_fds: tuple | None = None) -> tuple[list, str]:
+                zygote_fds: tuple | None = None,
+                warm_folder: Path | None = None) -> tuple[list, str]:
         """The argv that runs the runner, and the working directory (host side).
 
         ``seccomp_fd`` is a file descriptor holding the filter (:meth:`run` makes it);
         ``uid`` the one the runner drops to as root (default :attr:`uid`).
         ``zygote_fds`` = ``(control, seccomp)`` makes it the warm interpreter's argv
         instead (:mod:`~lr_course.grading.checks.zygote`): the same file system, with
-        :attr:`submissions` at ``/.submissions`` and an empty ``/submission``; no seccomp
+        ``warm_folder`` (one of :attr:`submissions`) at ``/.submissions`` and an empty
+        ``/submission``; no seccomp
         filter and a few capabilities, because it builds each run's namespaces itself
         (each run installs the filter and drops them before reading its job).
         """
@@ -416,9 +432,9 @@ class Sandbox:
             site_paths.append(f"{root}/site")
         if zygote_fds is not None:
             cmd += ["--perms", "0755", "--dir", "/submission"]
-            if self.submissions is not None:
-                bind(self.submissions, warm_runs.SUBMISSIONS)
-                bind(self._tokens, warm_runs.TOKENS)
+            if warm_folder is not None:
+                bind(warm_folder, warm_runs.SUBMISSIONS)
+                bind(self._tokens[warm_folder], warm_runs.TOKENS)
             cmd += ["--chdir", "/tmp"]
         elif submission_dir is not None:
             bind(Path(submission_dir).resolve(), "/submission")
@@ -470,7 +486,7 @@ class Sandbox:
                     self.cgroup_parent = None
             where = self._warm_place(submission_dir)
             if where is not False:
-                result = self._run_warm(data, where, group)
+                result = self._run_warm(data, *where, group)
                 if result is not None:
                     return result
             if self.isolated and self.seccomp is not None:
@@ -498,21 +514,30 @@ class Sandbox:
     # -- warm runs ---------------------------------------------------------------------
 
     def _warm_place(self, submission_dir):
-        """Where a warm run finds the submission (relative to :attr:`submissions`; None
-        for no submission), or False when this run must be cold."""
-        if self._pool.off is not None:
-            return False
+        """``(root, where)`` for a warm run: the folder of :attr:`submissions` that holds
+        the submission (whose warm interpreters make the run) and the submission's place
+        in it (None for no submission: the first folder's); or False for a cold run."""
         if submission_dir is None:
-            return None
-        if self.submissions is None:
-            return False
-        try:
-            rel = Path(submission_dir).resolve().relative_to(self.submissions)
-        except (ValueError, OSError):
-            return False
-        return rel.as_posix()
+            root, where = next(iter(self._pools)), None
+        else:
+            try:
+                folder = Path(submission_dir).resolve()
+            except OSError:
+                return False
+            for root in self.submissions:
+                if folder.is_relative_to(root):
+                    where = folder.relative_to(root).as_posix()
+                    break
+            else:
+                return False
+        return (root, where) if self._pools[root].off is None else False
 
-    def _start_zygote(self):
+    @property
+    def warm_interpreters(self) -> list:
+        """Every live warm interpreter, of every folder (idle or serving a run)."""
+        return [z for pool in self._pools.values() for z in pool.started]
+
+    def _start_zygote(self, root):
         """A new warm interpreter (for :class:`~lr_course.grading.warm.Pool`)."""
         if self._stopped:
             raise warm_runs.WarmUnavailable("the grading was interrupted")
@@ -521,7 +546,8 @@ class Sandbox:
         if self.seccomp is not None:
             fds.append(_fd_holding(self.seccomp))
         try:
-            cmd, cwd = self.command(zygote_fds=(fds[0], fds[1] if len(fds) > 1 else None))
+            cmd, cwd = self.command(zygote_fds=(fds[0], fds[1] if len(fds) > 1 else None),
+                                    warm_folder=root)
             return warm_runs.Zygote(self._args_by_fd(cmd, fds), self._env(), cwd, ours, fds)
         except BaseException:
             ours.close()
@@ -531,7 +557,7 @@ class Sandbox:
             for fd in fds[1:]:
                 os.close(fd)
 
-    def _run_warm(self, data, where, group) -> SandboxResult | None:
+    def _run_warm(self, data, root, where, group) -> SandboxResult | None:
         """One run forked by a warm interpreter; None when it could not be made (then
         warm runs are off and the caller runs it cold: no code of the job was read)."""
         lim = self.limits
@@ -540,25 +566,25 @@ class Sandbox:
                    "job_bytes": lim.job_bytes, "uid": self.run_uid(), "submission": where,
                    "tmp_bytes": lim.tmp_bytes, "shm_bytes": lim.shm_bytes}
         start = time.monotonic()
-        link = None
+        pool, link = self._pools[root], None
         if where is not None:
             request["submission"] = secrets.token_hex(16)
-            link = self._tokens / request["submission"]
+            link = self._tokens[root] / request["submission"]
             link.symlink_to(f"{warm_runs.SUBMISSIONS}/{where}")
         try:
-            made = self._pool.spawn(request, join=group.join if group is not None else None)
+            made = pool.spawn(request, join=group.join if group is not None else None)
         finally:
             if link is not None:   # the run has bound it (or failed): not needed any more
                 link.unlink()
         if made is None:
-            self.walls["warm"] = f"off ({self._pool.off})"
+            self.walls["warm"] = f"off ({pool.off})"
             return None
         zygote, run = made
         try:
             return self._supervise(run, data, group, start)
         finally:
             run.close()
-            self._pool.release(zygote)
+            pool.release(zygote)
 
     # -- cold runs ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ assignment a notebook belongs to (``lr-course check`` and ``lr-course collect`` 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -272,11 +273,26 @@ def transform_magics(source: str) -> str:
 
     Uses IPython's own transformer where it is installed (it only rewrites text), so that
     ``%time x = f()`` becomes a call the runner understands; otherwise such lines are
-    dropped.
+    dropped. The cells most students leave as released are transformed once per process
+    (a cache of short sources).
 
     >>> transform_magics("%matplotlib inline\\nx = 1\\n")
     "get_ipython().run_line_magic('matplotlib', 'inline')\\nx = 1\\n"
     """
+    if len(source) <= _CACHED_CHARS:
+        return _transform_cached(source)
+    return _transform(source)
+
+
+_CACHED_CHARS = 16384       # with 1024 entries, at most 16 MiB of cells kept
+
+
+@functools.lru_cache(maxsize=1024)
+def _transform_cached(source: str) -> str:
+    return _transform(source)
+
+
+def _transform(source: str) -> str:
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # pragma: no cover - IPython ships with jupyterlab

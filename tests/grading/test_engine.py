@@ -17,6 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))   # --import-mode=importlib: find the helper
 from course_fixture import require_bwrap, add_cell, course_copy, solution_notebook, submit  # noqa: E402
+from lr_course.grading.checks.calls import Call  # noqa: E402
+from lr_course.grading.checks.check import Check  # noqa: E402
+from lr_course.grading.reference import reference_entries  # noqa: E402
 from lr_course.grading.batch import grade_assignment, marker_path  # noqa: E402
 from lr_course.grading.engine import Grader, check_notebook, run_reference  # noqa: E402
 from lr_course.grading.inprocess import InProcess  # noqa: E402
@@ -87,6 +90,17 @@ def test_the_reference_records_many_seeds_in_one_run():
     refs = run_reference(InProcess(), source, [1, 2, 3])
     assert sorted(refs) == [1, 2, 3]
     assert all(set(r.checks) == set(source.tests) for r in refs.values())
+    # what a student's job sends is each call as read, the data of exactly the same Calls
+    for ref in refs.values():
+        for gid, checks in ref.checks.items():
+            assert [[Call.from_data(c).to_data() for c in wire] for wire in ref.wire[gid]] == \
+                [[c.to_data() for c in check.calls] for check, _ in checks]
+            assert [[c.to_data() for c in check.calls] for check, _ in checks] == ref.wire[gid]
+    # and each check goes out as the data of the check it decodes to, with its part
+    entries = reference_entries(InProcess(), source, [1], hidden=True)[1]
+    sent = [e["check"]["check"] for e in entries if "check" in e]
+    assert sent and all(Check.from_data(data).to_data() == data for data in sent)
+    assert any(data["part"] for data in sent)   # the parts the test cells declared
 
 
 @needs_bwrap

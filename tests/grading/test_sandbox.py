@@ -304,22 +304,22 @@ def test_a_warm_interpreter_outlives_the_thread_that_started_it():
         starter.start()
         starter.join()
         time.sleep(0.5)
-        started = list(box._pool.started)
+        started = list(box.warm_interpreters)
         result = box.run({"cells": ["x = 1"], "calls": []})
         assert result.reason == "ok" and box.walls["warm"] == "on"
-        assert len(started) == 1 and box._pool.started == started and started[0].alive()
+        assert len(started) == 1 and box.warm_interpreters == started and started[0].alive()
 
 
 def test_a_dead_warm_interpreter_is_replaced_and_a_refusing_one_turns_warm_runs_off(monkeypatch):
     from lr_course.grading import warm
     with Sandbox(limits=FAST) as box:
         assert box.run({"cells": [], "calls": []}).reason == "ok"
-        first = box._pool.started[0]
+        first = box.warm_interpreters[0]
         first.proc.kill()
         first.proc.wait()
         result = box.run({"cells": ["print('again')"], "calls": []})
         assert result.reason == "ok" and "again" in result.output
-        assert box.walls["warm"] == "on" and first not in box._pool.started
+        assert box.walls["warm"] == "on" and first not in box.warm_interpreters
 
         def refuse(self, request, join=None):
             raise warm.WarmUnavailable("the warm sandbox could not make a run: EPERM")

@@ -64,12 +64,12 @@ def run_processes(box, marker: str) -> set:
     memory limit no one else uses) on their command line; warm runs are the processes
     below a warm interpreter that live in a pid namespace of their own (not the
     interpreter's, nor its bubblewrap's)."""
-    if not box._pool.started:
+    if not box.warm_interpreters:
         out = subprocess.run(["ps", "-eww", "-o", "pid=,args="], capture_output=True,
                              text=True).stdout
         return {int(line.split()[0]) for line in out.splitlines() if marker in line}
     found = set()
-    for zygote in box._pool.started:
+    for zygote in box.warm_interpreters:
         below = descendants(zygote.proc.pid)
         skip = {_pid_ns(zygote.proc.pid)} | {_pid_ns(pid) for pid in below
                                              if _parent(pid) == zygote.proc.pid}
@@ -513,6 +513,42 @@ print(json.dumps({"here": listing("."), "tmp": listing("/tmp"),
     assert found["submissions"] in ([], "FileNotFoundError")
     assert found["tokens"] in ([], "FileNotFoundError")
     assert found["other"] == "FileNotFoundError"
+
+
+def test_each_folder_of_submissions_has_warm_interpreters_that_see_it_alone(tmp_path):
+    # A batch gives the sandbox two folders: the students' and the source notebook's (the
+    # solution's runs). A student's run is forked by an interpreter that never had the
+    # solution's folder, and the other way round.
+    students, source = tmp_path / "submitted", tmp_path / "source"
+    for folder, name in ((students / "ann", "answer.ipynb"), (source / "ps2", "solution.ipynb")):
+        folder.mkdir(parents=True)
+        (folder / name).write_text("{}")
+    for path in (students / "ann", students, source / "ps2", source, tmp_path):
+        path.chmod(0o755)
+    probe = "import os\nprint(sorted(os.listdir('.')))"
+    with make(LIMITS, "warm", submissions=(students, source / "ps2")) as box:
+        seen = {}
+        for name, folder in (("ann", students / "ann"), ("source", source / "ps2")):
+            result = box.run({"cells": [probe], "calls": []}, folder)
+            assert result.reason == "ok", result.detail
+            seen[name] = result.output.strip().splitlines()[-1]
+        assert seen == {"ann": "['answer.ipynb']", "source": "['solution.ipynb']"}
+        if box.walls["warm"] != "on":
+            assert not IN_CI, box.walls
+            return
+        pools = {root: [z.proc.pid for z in pool.started] for root, pool in box._pools.items()}
+        assert [len(pids) for pids in pools.values()] == [1, 1]
+        for root, pids in pools.items():
+            # every mount an interpreter of this folder holds, by the host path it binds
+            mounted = set()
+            for pid in pids + [p for pid in pids for p in descendants(pid)]:
+                try:
+                    mounted |= {line.split()[3] for line in open(f"/proc/{pid}/mountinfo")}
+                except OSError:
+                    continue
+            other = source / "ps2" if root == students else students
+            assert not any(m.endswith(str(other)[len(str(tmp_path.parent)):]) for m in mounted)
+            assert any(m.endswith(str(root)[len(str(tmp_path.parent)):]) for m in mounted)
 
 
 def test_the_runs_first_process_cannot_be_stopped_from_inside(box):

@@ -50,7 +50,8 @@ _MODE = [None]
 
 
 def set_mode(mode) -> None:
-    """Install ``mode`` (with ``seed``, ``part(what, points)`` and ``add(check, functions)``).
+    """Install ``mode`` (with ``seed``, ``part(what, points)`` and ``add(check, functions,
+    data)``, ``data`` being ``check.to_data()``).
 
     None restores the default, the self-check of a student's kernel.
     """
@@ -116,10 +117,12 @@ def _text(value, name) -> str:
 
 def _declare(kind, calls, functions, what, hint, **options):
     check = Check(kind, tuple(calls), _text(what, "what"), _text(hint, "hint"), "", options)
-    # Through the codec once, so that what runs here is what the sandbox would receive.
-    check = Check.from_data(json.loads(json.dumps(check.to_data())))
+    # Through the codec once, so that what runs here is what the sandbox would receive
+    # (and the recorder sends this data on, instead of encoding the check again).
+    data = json.loads(json.dumps(check.to_data()))
+    check = Check.from_data(data)
     live = {_name(f): f for f in functions if not isinstance(f, str)}
-    get_mode().add(check, live)
+    get_mode().add(check, live, data)
 
 
 def _call(function, args, kwargs) -> Call:
