@@ -371,3 +371,12 @@ def test_the_quick_mutation_test_keeps_the_codecs_limits():
     assert _outcome(lambda x: calls.same_normalised(*x), (deep, deep))[0] == "error"
     assert calls.same_normalised(np.float32(np.nan), np.float32(np.nan)) is False
     assert calls.same_normalised(np.array([-0.0]), np.array([0.0])) is True
+
+
+@given(_values)
+@settings(max_examples=300, deadline=None)
+def test_encoded_data_is_made_of_jsons_own_types(obj):
+    # what lets a declared check skip the text in between (declare._declare)
+    data = encode(obj)
+    assert json.loads(json.dumps(data)) == data
+    assert json.dumps(json.loads(json.dumps(data))) == json.dumps(data)
