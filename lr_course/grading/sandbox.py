@@ -360,9 +360,9 @@ class Sandbox:
         ``zygote_fds`` = ``(control, seccomp)`` makes it the warm interpreter's argv
         instead (:mod:`~lr_course.grading.checks.zygote`): the same file system, with
         ``warm_folder`` (one of :attr:`submissions`) at ``/.submissions`` and an empty
-        ``/submission``; no seccomp
-        filter and a few capabilities, because it builds each run's namespaces itself
-        (each run installs the filter and drops them before reading its job).
+        ``/submission``; no seccomp filter and a few capabilities, because it builds each
+        run's namespaces itself (each run installs the filter and drops them before
+        reading its job).
         """
         python = [self.python, "-I", "-S", "-B"]
         if not self.isolated:
