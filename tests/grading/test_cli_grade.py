@@ -1,6 +1,7 @@
 """`lr-course grade` as an instructor runs it: Ctrl-C, a second grader, in a real sandbox."""
 
 import fcntl
+import json
 import os
 import signal
 import subprocess
@@ -102,3 +103,32 @@ def test_quiet_still_says_it_waits_for_another_grader(tmp_path):
         fcntl.flock(held, fcntl.LOCK_UN)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "no submissions of ps1_schedules" in err
+
+
+def test_grade_imports_the_gradebook_without_nbgraders_server_extensions():
+    # what `lr-course grade` does first: nbgrader.api and the rest of nbgrader still import
+    # (the version set, as nbgrader's apps read it), the Jupyter extensions are left out
+    probe = """
+import json, sys
+from lr_course import cli
+cli._skip_iri_grammars()
+cli._nbgrader_without_extensions()
+from nbgrader.api import Gradebook
+light = sorted(m for m in ("tornado.web", "jupyter_server", "nbconvert",
+                           "nbgrader.server_extensions", "nbgrader.apps") if m in sys.modules)
+from nbgrader.apps import NbGraderAPI
+import nbgrader
+print(json.dumps({"light": light, "version": nbgrader.__version__}))
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    import nbgrader._version
+    assert json.loads(out) == {"light": [], "version": nbgrader._version.__version__}
+    # with nbgrader imported already, it is left as it is
+    probe_whole = ("import sys\nsys.modules['rfc3987_syntax'] = None\nimport nbgrader\n"
+                   "from lr_course import cli\n"
+                   "cli._nbgrader_without_extensions()\n"
+                   "print(hasattr(sys.modules['nbgrader'], '_jupyter_server_extension_points'))")
+    out = subprocess.run([sys.executable, "-c", probe_whole], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "True"
