@@ -37,6 +37,10 @@ def test_bench_notebooks_times_a_notebook_and_the_kernel_start(tmp_path):
     assert any(line.startswith("tiny.ipynb") and "slowest: cell 0" in line for line in lines)
     total = next(line for line in lines if line.startswith("all 1 notebooks"))
     assert "target < 60 s" in total and "1 kernel starts" in total
+    # each kernel's CPU seconds, read while it is alive: a number, more than the empty work of 0
+    tiny_cpu = float(next(line for line in lines if line.startswith("tiny.ipynb")).split("kernel CPU")[1].split()[0])
+    cpu_total = next(line for line in lines if line.startswith("kernels CPU"))
+    assert 0 < tiny_cpu == float(cpu_total.split()[2]) and "1 kernel starts" in cpu_total
 
 
 def test_bench_notebooks_lists_the_cells_over_a_threshold_with_their_first_line(tmp_path):

@@ -30,14 +30,15 @@ def shows_png(cell):
 
 
 @pytest.mark.parametrize("with_plots", [False, True])
-def test_inline_figures_are_drawn_twice_not_three_times(with_plots):
+def test_inline_figures_are_drawn_once_not_three_times(with_plots):
     setup = COUNT_DRAWS + ("import lr_course.plots\n" if with_plots else "")
     nb = run_cells(setup, FIGURE, "print(len(draws))", FIGURE, "print(len(draws))")
     assert shows_png(nb.cells[1]) and shows_png(nb.cells[3])   # the figures are still shown
     after_one, after_two = (int(nb.cells[i].outputs[0]["text"]) for i in (2, 4))
-    # print_figure draws twice (a dry run for the tight bounding box, then the PNG); pyplot's
-    # post-cell hook would add a third, unseen, full draw per figure.
-    per_figure = 2 if with_plots else 3
+    # print_figure draws twice (a dry run for the layout and the tight bounding box, then the
+    # PNG); pyplot's post-cell hook would add a third, unseen, full draw per figure. With
+    # lr_course.plots a laid-out figure runs its layout without a draw and is drawn once.
+    per_figure = 1 if with_plots else 3
     assert (after_one, after_two) == (per_figure, 2 * per_figure)
 
 
