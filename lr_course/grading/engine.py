@@ -192,12 +192,13 @@ class Grader:
             else:
                 todo.append(seed)
         for k in range(0, len(todo), SEEDS_PER_REFERENCE):
+            texts: dict = {}
             found = reference_entries(self.sandbox, self.source, todo[k:k + SEEDS_PER_REFERENCE],
-                                      hidden=self.hidden)
+                                      hidden=self.hidden, texts=texts)
             for seed, entries in found.items():
                 self._references[seed] = _reference(self.source, entries, self.hidden)
                 if self._cache is not None:
-                    self._cache.put(seed, entries)
+                    self._cache.put(seed, entries, texts[seed])
 
     def _empty(self, student, status, reason, digest="") -> SubmissionResult:
         result = SubmissionResult(student, self.assignment, status, reason, digest=digest)

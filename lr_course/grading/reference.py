@@ -55,12 +55,15 @@ class Reference:
         return ref
 
 
-def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool) -> dict:
+def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool,
+                      texts: dict | None = None) -> dict:
     """Run the source notebook once and return what its test cells recorded, per seed.
 
     Returns ``{seed: [entry, ...]}`` (the recorder's ``part`` and ``check`` entries, plain
     data: what a checks file and the reference cache store). The source notebook is the
     instructor's: a cell or a test cell that fails is a GradingError that names it.
+    ``texts``, if given, receives each seed's entries as the JSON text they were read from
+    (what :meth:`ReferenceCache.put` writes).
     """
     tests = source.test_cells(hidden=hidden)
     job = {"cells": source.code_cells(), "tests": tests, "seeds": [int(s) for s in seeds]}
@@ -69,6 +72,7 @@ def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: b
     if res.reason != "ok":
         raise GradingError(f"{where} did not run to the end in the sandbox: {res.detail}")
     per_seed: list = []
+    lines: list = []
     ended = False
     for line in res.results.split(b"\n"):
         if not line.strip():
@@ -83,16 +87,21 @@ def reference_entries(sandbox, source: SourceNotebook, seeds: list, *, hidden: b
             raise GradingError(f"{where}: code cell {entry['cell']} raised {entry['error']}")
         if "seed" in entry:
             per_seed.append([])
+            lines.append([])
         elif "test" in entry:
             if not entry["ok"]:
                 raise GradingError(f"{where}: test cell {entry['test']} raised {entry['error']}")
         elif "part" in entry or "check" in entry:
             if per_seed:
                 per_seed[-1].append(entry)
+                lines[-1].append(line)
         elif entry.get("end"):
             ended = True
     if not ended or len(per_seed) != len(seeds):
         raise GradingError(f"{where} stopped before recording every seed")
+    if texts is not None:
+        texts.update({int(seed): b"[" + b",".join(found) + b"]"
+                      for seed, found in zip(seeds, lines)})
     return {int(seed): entries for seed, entries in zip(seeds, per_seed)}
 
 
@@ -138,11 +147,12 @@ class ReferenceCache:
         except (OSError, ValueError):
             return None
 
-    def put(self, seed: int, entries: list) -> None:
+    def put(self, seed: int, entries: list, text: bytes | None = None) -> None:
+        """Keep ``entries`` (``text``: the same as JSON, as read, to save encoding them)."""
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = self._path(seed).with_suffix(".tmp")
-            tmp.write_text(json.dumps(entries))
+            tmp.write_bytes(text if text is not None else json.dumps(entries).encode())
             tmp.replace(self._path(seed))
         except OSError:
             pass     # a cache that cannot be written only costs time

@@ -380,3 +380,16 @@ def test_encoded_data_is_made_of_jsons_own_types(obj):
     data = encode(obj)
     assert json.loads(json.dumps(data)) == data
     assert json.dumps(json.loads(json.dumps(data))) == json.dumps(data)
+
+
+@given(arrays, st.sampled_from(["as is", "transposed", "strided", "read-only"]))
+@settings(max_examples=150, deadline=None)
+def test_a_rollouts_copy_of_an_array_is_deepcopys(arr, layout):
+    arr = {"as is": arr, "transposed": arr.T, "strided": arr[..., ::2] if arr.ndim else arr,
+           "read-only": arr.copy()}[layout]
+    if layout == "read-only":
+        arr.flags.writeable = False
+    mine, theirs = calls._fresh(arr), copy.deepcopy(arr)
+    assert (mine.dtype, mine.shape, mine.strides, mine.flags.writeable) == \
+        (theirs.dtype, theirs.shape, theirs.strides, theirs.flags.writeable)
+    assert same(mine, theirs) and not np.shares_memory(mine, arr)

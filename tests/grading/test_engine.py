@@ -97,7 +97,9 @@ def test_the_reference_records_many_seeds_in_one_run():
                 [[c.to_data() for c in check.calls] for check, _ in checks]
             assert [[c.to_data() for c in check.calls] for check, _ in checks] == ref.wire[gid]
     # and each check goes out as the data of the check it decodes to, with its part
-    entries = reference_entries(InProcess(), source, [1], hidden=True)[1]
+    texts = {}
+    entries = reference_entries(InProcess(), source, [1], hidden=True, texts=texts)[1]
+    assert json.loads(texts[1]) == entries     # what the reference cache keeps
     sent = [e["check"]["check"] for e in entries if "check" in e]
     assert sent and all(Check.from_data(data).to_data() == data for data in sent)
     assert any(data["part"] for data in sent)   # the parts the test cells declared

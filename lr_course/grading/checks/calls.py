@@ -362,14 +362,22 @@ def _flatten(obj):
         yield obj
 
 
+def _fresh(obj):
+    """``copy.deepcopy(obj)``, by the array's own copy for a plain numeric array (the same
+    copy, memory layout included, without deepcopy's bookkeeping)."""
+    if type(obj) is np.ndarray and obj.dtype.kind in "biufc":
+        return obj.copy(order="K")
+    return copy.deepcopy(obj)
+
+
 def _run_rollout(call, namespace, record):
     init, update = namespace[call.init], namespace[call.function]
-    params = copy.deepcopy(call.params)
-    state = copy.deepcopy(call.state) if call.state is not None else init(copy.deepcopy(params))
+    params = _fresh(call.params)
+    state = copy.deepcopy(call.state) if call.state is not None else init(_fresh(params))
     history = []
     mutated = {"params": False, "grads": False, "state": False}
     for g in call.grads_seq:
-        params_in, grads_in, state_in = copy.deepcopy(params), copy.deepcopy(g), copy.deepcopy(state)
+        params_in, grads_in, state_in = _fresh(params), _fresh(g), copy.deepcopy(state)
         out = update(params_in, grads_in, state_in, **copy.deepcopy(call.kwargs))
         mutated["params"] |= not same_normalised(params_in, params)
         mutated["grads"] |= not same_normalised(grads_in, g)

@@ -30,6 +30,7 @@ MAX_NODES = 200_000            # containers + scalars in one decode
 MAX_DEPTH = 32                 # nesting depth in one decode
 MAX_STR_CHARS = 100_000        # one string
 _ALLOWED_KINDS = "biufc"       # numpy dtype kinds the codec carries
+_DTYPES: dict = {}             # dtype strings seen, and their (allowed) dtypes
 
 
 class CodecError(ValueError):
@@ -129,32 +130,38 @@ def decode(data: Any) -> Any:
     ...
     lr_course.grading.checks.codec.CodecError: unknown marker in {'__pickle__'}
     """
-    budget = {"nodes": 0, "bytes": 0}
-    return _decode(data, 0, budget)
+    return _decode(data, 0, [0, 0])
 
 
 def _count(depth, budget) -> None:
-    """One more value decoded, at ``depth``: refused past the node count or the depth."""
-    budget["nodes"] += 1
-    if budget["nodes"] > MAX_NODES:
+    """One more value decoded, at ``depth``: refused past the node count or the depth.
+
+    ``budget`` is ``[values so far, array bytes so far]`` of one decode."""
+    budget[0] += 1
+    if budget[0] > MAX_NODES:
         raise CodecError(f"more than {MAX_NODES} values")
     if depth > MAX_DEPTH:
         raise CodecError(f"nested deeper than {MAX_DEPTH}")
 
 
 def _decode(data, depth, budget):
-    _count(depth, budget)
-    if data is None or type(data) in (bool, int, float):
-        if type(data) is int and abs(data) >= 2**63:
-            raise CodecError("integer out of range")
+    budget[0] += 1                  # _count, inline: this runs for every value received
+    if budget[0] > MAX_NODES or depth > MAX_DEPTH:
+        _count(depth, budget)
+    kind = type(data)
+    if kind is float or kind is bool or data is None:
         return data
-    if type(data) is str:
+    if kind is int:
+        if -2**63 < data < 2**63:
+            return data
+        raise CodecError("integer out of range")
+    if kind is str:
         if len(data) > MAX_STR_CHARS:
             raise CodecError("string too long")
         return data
-    if type(data) is list:
+    if kind is list:
         return [_decode(x, depth + 1, budget) for x in data]
-    if type(data) is not dict or len(data) != 1:
+    if kind is not dict or len(data) != 1:
         raise CodecError(f"unexpected {type(data).__name__} of length "
                          f"{len(data) if isinstance(data, dict) else '-'}")
     (marker, body), = data.items()
@@ -207,12 +214,16 @@ def _decode_array(body, budget, scalar):
 def _array_header(dtype_str, shape, budget, scalar, text_chars=0):
     """The dtype and byte count an array's header announces, checked against the limits
     (``text_chars``: the length of its base64 data, if it came as text)."""
-    try:
-        dtype = np.dtype(dtype_str)
-    except TypeError as exc:
-        raise CodecError(f"bad dtype {dtype_str!r:.40}") from exc
-    if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.itemsize > 32:
-        raise CodecError(f"dtype {dtype} not allowed")
+    dtype = _DTYPES.get(dtype_str)
+    if dtype is None:
+        try:
+            dtype = np.dtype(dtype_str)
+        except TypeError as exc:
+            raise CodecError(f"bad dtype {dtype_str!r:.40}") from exc
+        if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.itemsize > 32:
+            raise CodecError(f"dtype {dtype} not allowed")
+        if len(_DTYPES) < 64:
+            _DTYPES[dtype_str] = dtype
     if type(shape) is not list and not scalar or not all(type(n) is int and 0 <= n for n in shape):
         raise CodecError("bad shape")
     if len(shape) > 32:
@@ -220,8 +231,8 @@ def _array_header(dtype_str, shape, budget, scalar, text_chars=0):
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes > MAX_ARRAY_BYTES or text_chars > 4 * (MAX_ARRAY_BYTES // 3 + 4):
         raise CodecError("array too large")
-    budget["bytes"] += nbytes
-    if budget["bytes"] > MAX_TOTAL_BYTES:
+    budget[1] += nbytes
+    if budget[1] > MAX_TOTAL_BYTES:
         raise CodecError("arrays too large in total")
     return dtype, nbytes
 
@@ -248,7 +259,7 @@ def roundtrip(obj: Any) -> Any:
     >>> roundtrip((1, np.float32(2.5), {"m": np.arange(3)}, object()))
     (1, np.float32(2.5), {'m': array([0, 1, 2])}, Unsupported(type_name='object'))
     """
-    return _roundtrip(obj, 0, {"nodes": 0, "bytes": 0})
+    return _roundtrip(obj, 0, [0, 0])
 
 
 def _roundtrip(obj, depth, budget):
