@@ -27,6 +27,8 @@ import sys
 import warnings
 from pathlib import Path
 
+from lr_course.grading.nbgrader_setup import nbgrader_without_extensions, skip_iri_grammars
+
 EXIT_USAGE = 2
 
 
@@ -102,7 +104,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 def _cmd_grade(args):
     """The hardened engine (lr_course.grading.batch): sandboxed, parallel, resumable."""
-    _nbgrader_without_extensions()
+    nbgrader_without_extensions()      # the merge writes the gradebook here
     from lr_course.grading import nbgrader_glue as glue
     from lr_course.grading.batch import CourseError, grade_assignment
     from lr_course.grading.escape import terminal
@@ -310,49 +312,10 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     print(f"lr-course: warning: {terminal(message)}", file=sys.stderr)
 
 
-def _skip_iri_grammars():
-    """Keep jsonschema's optional IRI checker out of this process.
-
-    When the package rfc3987-syntax is installed (JupyterLab's jupyter-events asks for it),
-    importing jsonschema, which nbformat and so nbgrader import, compiles about forty lark
-    grammars: 2-3 s, more than the rest of nbgrader's import. No command here validates an
-    IRI, so marking the module absent (unless something already imported it) costs nothing
-    and saves those seconds on every command that opens the gradebook.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
-def _nbgrader_without_extensions():
-    """Let this process import nbgrader's modules without its Jupyter server extensions.
-
-    ``import nbgrader`` runs the package's ``__init__``, which loads its four Jupyter server
-    extensions and with them tornado's handlers, jupyter_server, the exchange and every
-    nbgrader app: about a second of CPU, while a class is being graded, for a command that
-    only writes the gradebook (``nbgrader.api``). Unless nbgrader is already imported, its
-    package is set up here without running that ``__init__``: its modules import as usual
-    (its version is set, as they read it), only the hooks a Jupyter server looks for are
-    missing, and no Jupyter server runs in this process. Only the ``grade`` command does it.
-    """
-    if "nbgrader" in sys.modules:
-        return
-    import importlib.util
-    spec = importlib.util.find_spec("nbgrader")
-    if spec is None or not spec.submodule_search_locations:
-        return                      # not installed: the command says so itself
-    package = importlib.util.module_from_spec(spec)   # made, not executed
-    sys.modules["nbgrader"] = package
-    try:
-        from nbgrader._version import __version__
-    except ImportError:
-        del sys.modules["nbgrader"]   # an nbgrader laid out otherwise: import it whole
-        return
-    package.__version__ = __version__
-
-
 def main(argv=None):
     """Entry point of the ``lr-course`` console script."""
     from lr_course.grading.submission import GradingError
-    _skip_iri_grammars()
+    skip_iri_grammars()
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         # the package's own warnings (grading without bubblewrap) always, as one line each

@@ -5,10 +5,11 @@
 
 * worker threads (2 by default) each drive one sandbox at a time and judge its records
   (the student's code runs in the sandbox's processes, so threads give real parallelism);
-  the main thread alone writes (:class:`~lr_course.grading.writer.Writer`): gradebook rows
-  the way ``nbgrader autograde`` writes them, the provenance row
-  (:mod:`lr_course.grading.ledger`) in the same commit, the ``autograded/`` copy formgrader
-  shows and ``lr-course feedback`` turns into feedback, and a per-student result marker;
+  the main thread alone writes (:class:`~lr_course.grading.writer.Writer`): the
+  ``autograded/`` copy formgrader shows and ``lr-course feedback`` turns into feedback,
+  gradebook rows the way ``nbgrader autograde`` writes them with the provenance row
+  (:mod:`lr_course.grading.ledger`) in the same commit, and a per-student result marker;
+  a write that fails stops the batch with the student's name and reason;
 * **one rule** says who is graded (:func:`~lr_course.grading.ledger.regrade_reason`): a
   submission without a provenance row (new, or scored by ``nbgrader autograde``), or whose
   engine, source notebook or submitted file changed. A run killed anywhere resumes: rows and
@@ -38,21 +39,18 @@ from pathlib import Path
 
 from lr_course.grading import ledger
 from lr_course.grading.collect import safe_student_id
-from lr_course.grading.course import Course
+from lr_course.grading.course import Course, CourseError
 from lr_course.grading.engine import Grader, SubmissionResult, _digest
 from lr_course.grading.escape import terminal
+from lr_course.grading.nbgrader_setup import quiet_gradebook_warnings
 from lr_course.grading.sandbox import Limits, Sandbox
 from lr_course.grading.submission import GradingError, SubmissionError
-from lr_course.grading.writer import Writer, marker_path
+from lr_course.grading.writer import GradebookSession, marker_path
 
 __all__ = ["grade_assignment", "BatchReport", "CourseError", "marker_path", "LOCK",
            "load_results"]
 
 LOCK = ".lr_course_grading.lock"
-
-
-class CourseError(GradingError):
-    """The course directory is not ready for grading (the message says what to do)."""
 
 
 @dataclass
@@ -189,23 +187,6 @@ def _progress(done, total, flagged, start):
     sys.stderr.flush()
 
 
-def _gradebook(db_url, course_id):
-    from nbgrader.api import Gradebook
-    return Gradebook(db_url, course_id)
-
-
-def _check_gradebook(gb, assignment, name):
-    from nbgrader.api import MissingEntry
-    try:
-        found = gb.find_assignment(assignment)
-    except MissingEntry:
-        raise CourseError(f"{assignment} is not in the gradebook: release it first "
-                          f"(`lr-course release {assignment}` or nbgrader "
-                          "generate_assignment)") from None
-    if name not in [n.name for n in found.notebooks]:
-        raise CourseError(f"the gradebook has no notebook {name} in {assignment}")
-
-
 def grade_assignment(course_dir, assignment: str, *, students=None, workers: int = 2,
                      force: bool = False, require_isolation: bool = False,
                      limits: Limits | None = None, db_url: str | None = None,
@@ -288,25 +269,24 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
                         time_limits={**settings["time_limits"],
                                      **{k: v for k, v in (time_limits or {}).items()
                                         if v is not None}})
+        quiet_gradebook_warnings()      # before any thread: see its docstring
         pool = ThreadPoolExecutor(max_workers=workers)
         with contextlib.ExitStack() as stack:
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
+            to_gradebook = shard is None and bool(todo)
             # Opening the gradebook imports nbgrader (seconds): meanwhile every student is
             # graded as if due. Those the gradebook shows current are cancelled before they
             # start (or, if already running, their result is dropped): a grade is a pure
             # function of the submission, so nothing depends on who was graded first.
             futures, references = _schedule(pool, grader, [(s, paths[s]) for s in todo])
             try:
-                if shard is None and todo:
-                    gb = stack.enter_context(_gradebook(db_url, settings["course_id"]))
-                    _check_gradebook(gb, assignment, name)
-                    ledger.ensure_table(gb)
-                    known = ledger.read_provenance(gb, assignment)
-                    scored = {sub.student.id for sub in gb.assignment_submissions(assignment)}
-                    writer = Writer(gb, course_dir, assignment, name, source, source_digest,
-                                    known)
+                if to_gradebook:
+                    writer = stack.enter_context(GradebookSession(
+                        db_url, settings["course_id"], course_dir, assignment, name, source,
+                        source_digest))
+                    known, scored = writer.known, writer.scored
                 else:
-                    gb, scored = None, set()
+                    scored = None
                     known = {s: _shard_provenance(assignment, s, d) for s, d in
                              ledger.read_shard_results(course_dir, assignment).items()}
                     writer = _ShardWriter(course_dir, assignment, shard, source_digest)
@@ -316,9 +296,9 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
             jobs = set()
             for student in todo:
                 # a row whose scores were deleted from the gradebook no longer counts
-                prov = known.get(student) if gb is None or student in scored else None
+                prov = known.get(student) if scored is None or student in scored else None
                 why = ledger.regrade_reason(prov, source_digest, _digest(paths[student]),
-                                            student in scored)
+                                            scored is not None and student in scored)
                 if not why and not force:
                     report.resumed.append(student)
                     if prov.status != "graded":      # still unreadable: still a failure
@@ -337,8 +317,8 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
             if jobs:
                 _run(report, {f: s for f, s in futures.items() if s in jobs}, pool, box,
                      writer, progress, start)
-            if gb is not None:
-                report.totals = _totals(gb, assignment, report.graded + report.resumed)
+            if to_gradebook:
+                report.totals = writer.totals(report.graded + report.resumed)
     report.graded.sort()
     report.seconds = time.monotonic() - start
     return report
@@ -395,12 +375,27 @@ def _stop(pool, box):
         box.stop()
 
 
+def _write(writer, result):
+    """``writer.write(result)``; its failure (a full disk, a locked gradebook) is a
+    :class:`CourseError` that names the student."""
+    try:
+        writer.write(result)
+    except Exception as exc:  # noqa: BLE001 - said in one line; the cause stays chained
+        raise CourseError(f"writing {terminal(result.student)}'s grading failed: "
+                          f"{type(exc).__name__}: {terminal(exc, 300)}; what was written "
+                          "before stays, and a rerun grades the rest") from exc
+
+
 def _run(report, futures, pool, box, writer, progress, start):
     """Write each grading as it finishes (``futures``: future -> student), in one thread."""
     try:
         for done, future in enumerate(as_completed(futures), 1):
             result = future.result()
-            writer.write(result)
+            try:
+                _write(writer, result)
+            except CourseError:
+                _stop(pool, box)
+                raise
             report.results[result.student] = result
             report.graded.append(result.student)
             if result.status == "invalid":
@@ -417,21 +412,6 @@ def _run(report, futures, pool, box, writer, progress, start):
     finally:
         if progress:
             sys.stderr.write("\n")
-
-
-def _totals(gb, assignment, students) -> dict:
-    """student -> (score, max_score, points awaiting hand grading), from the gradebook."""
-    from nbgrader.api import MissingEntry
-    out = {}
-    for student in students:
-        try:
-            sub = gb.find_submission(assignment, student)
-        except MissingEntry:
-            continue
-        awaiting = sum(g.max_score for nb in sub.notebooks for g in nb.grades
-                       if g.needs_manual_grade)
-        out[student] = (float(sub.score), float(sub.max_score), float(awaiting))
-    return out
 
 
 # -- shards -------------------------------------------------------------------------------
@@ -497,16 +477,13 @@ def _merge(course_dir, assignment, name, source, source_digest, students, db_url
         shards = sorted(set(absent) | set(stale))
         raise CourseError("cannot merge: " + "; ".join(parts) + ". Rerun "
                           + ", ".join(f"--shard {k}/{num}" for k in shards) + ", then merge")
-    with _gradebook(db_url, course_id) as gb:
-        _check_gradebook(gb, assignment, name)
-        ledger.ensure_table(gb)
-        known = ledger.read_provenance(gb, assignment)
-        scored = {sub.student.id for sub in gb.assignment_submissions(assignment)}
-        writer = Writer(gb, course_dir, assignment, name, source, source_digest, known)
+    with GradebookSession(db_url, course_id, course_dir, assignment, name, source,
+                          source_digest) as writer:
         for student in todo:
             result = SubmissionResult.from_dict(found[student]["result"])
-            prov = known.get(student) if student in scored else None
-            why = ledger.regrade_reason(prov, source_digest, result.digest, student in scored)
+            scored = student in writer.scored
+            prov = writer.known.get(student) if scored else None
+            why = ledger.regrade_reason(prov, source_digest, result.digest, scored)
             if result.status == "invalid":
                 report.invalid.append(student)
                 report.reasons[student] = result.reason
@@ -515,11 +492,11 @@ def _merge(course_dir, assignment, name, source, source_digest, students, db_url
                 continue
             if why and why != "not graded yet":
                 report.regraded[student] = why
-            writer.write(result)
+            _write(writer, result)
             report.results[student] = result
             report.graded.append(student)
             if result.flags:
                 report.flagged[student] = [f"{f.code}: {f.message}" for f in result.flags]
-        report.totals = _totals(gb, assignment, report.graded + report.resumed)
+        report.totals = writer.totals(report.graded + report.resumed)
     report.graded.sort()
     return report

@@ -21,9 +21,13 @@ from pathlib import Path
 
 from lr_course.grading.submission import GradingError, SourceNotebook, load_source
 
-__all__ = ["Course", "find_course", "seed", "SECRET_FILE"]
+__all__ = ["Course", "CourseError", "find_course", "seed", "SECRET_FILE"]
 
 SECRET_FILE = ".lr_course_secret"
+
+
+class CourseError(GradingError):
+    """The course directory is not ready for grading (the message says what to do)."""
 
 
 def seed(secret: bytes, purpose: str, assignment: str, student: str) -> int:

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from lr_course.grading.course import Course, find_course as _find_course
+from lr_course.grading.nbgrader_setup import quiet_gradebook_warnings
 from lr_course.grading.submission import GradingError
 
 
@@ -41,10 +42,7 @@ def api(course):
     bindir = str(Path(sys.executable).parent)
     if bindir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-    import warnings
-    # nbgrader's gradebook trips SQLAlchemy's autoflush warnings; they are not the user's concern.
-    warnings.filterwarnings("ignore", module="nbgrader")
-    warnings.filterwarnings("ignore", message=".*not in session.*")
+    quiet_gradebook_warnings()
     config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
     config.CourseDirectory.root = str(course)
     # The engine's flags (in formgrader's comment box) never reach a student's feedback.
@@ -171,16 +169,14 @@ def _with_tools_on_path() -> None:
 
 def _enrol(course, result) -> list:
     """Give each refused student a gradebook row (a 0 in the export); a failure is a note."""
-    import warnings
-
     from lr_course.grading.collect import refused_students
     students = refused_students(result)
     if not students:
         return []
     _with_tools_on_path()
     try:
-        with warnings.catch_warnings(), gradebook(course) as gb:
-            warnings.filterwarnings("ignore", module="sqlalchemy")
+        quiet_gradebook_warnings()
+        with gradebook(course) as gb:
             for student in students:
                 gb.update_or_create_student(student)
     except Exception as exc:  # noqa: BLE001 - the log still holds every refusal

@@ -17,9 +17,15 @@ the gradebook, with three differences:
   feedback); an unreadable submission gets one too, built from the release, whose test
   cells say why it was not graded.
 
-The order of one write: gradebook rows and provenance (one commit), then the autograded
-notebook, then the result marker. The marker only caches the result: whether a submission
-is graded again is the provenance row's business (:func:`~.ledger.regrade_reason`).
+The order of one write: the autograded notebook, then the gradebook rows and provenance
+(one commit), then the result marker. A write that fails before its commit leaves the
+student due for the next run; the marker only caches the result: whether a submission is
+graded again is the provenance row's business (:func:`~.ledger.regrade_reason`).
+
+:class:`GradebookSession` is the gradebook opened for one notebook's writes: it checks that
+the assignment was released, reads what the gradebook knows (provenance rows, scored
+students), writes and sums up. ``lr-course grade --merge`` uses it in its own process; a
+grading run hosts it in a process of its own (:mod:`lr_course.grading.gradebook_process`).
 """
 
 from __future__ import annotations
@@ -29,15 +35,17 @@ import json
 import os
 import shutil
 import time
-import warnings
 from pathlib import Path
 
 from lr_course.grading import ledger
+from lr_course.grading.course import CourseError
 from lr_course.grading.escape import terminal
+from lr_course.grading.nbgrader_setup import (nbgrader_without_extensions,
+                                               quiet_gradebook_warnings)
 from lr_course.grading.sanitize import sanitize_notebook
 from lr_course.grading.submission import SubmissionError, read_notebook
 
-__all__ = ["Writer", "marker_path", "grader_note", "FLAG_PREFIX", "REASON_PREFIX",
+__all__ = ["Writer", "GradebookSession", "marker_path", "grader_note", "FLAG_PREFIX", "REASON_PREFIX",
            "MAX_COMMENT_CHARS"]
 
 FLAG_PREFIX = "lr-course flagged: "          # a line of the auto comment for the instructor
@@ -84,13 +92,84 @@ def atomic_write(path: Path, text: str):
     os.replace(tmp, path)
 
 
+class GradebookSession:
+    """nbgrader's gradebook, open for the writes of one notebook of one assignment.
+
+    Opening it checks that the assignment and notebook are in the gradebook (released) and
+    reads what decides who is graded: :attr:`known` (student -> provenance row) and
+    :attr:`scored` (students with a submission row). :meth:`write` writes one result
+    (:class:`Writer`), :meth:`totals` reads the scores back.
+
+    Raises:
+        CourseError: the assignment or its notebook is not in the gradebook.
+    """
+
+    def __init__(self, db_url, course_id, course_dir, assignment, name, source,
+                 source_digest: str, engine: str | None = None):
+        nbgrader_without_extensions()
+        quiet_gradebook_warnings()      # a grading run has called it before its threads
+        from nbgrader.api import Gradebook, MissingEntry
+        self.assignment = assignment
+        self.gb = Gradebook(db_url, course_id)
+        try:
+            try:
+                found = self.gb.find_assignment(assignment)
+            except MissingEntry:
+                raise CourseError(f"{assignment} is not in the gradebook: release it first "
+                                  f"(`lr-course release {assignment}` or nbgrader "
+                                  "generate_assignment)") from None
+            if name not in [n.name for n in found.notebooks]:
+                raise CourseError(f"the gradebook has no notebook {name} in {assignment}")
+            ledger.ensure_table(self.gb)
+            self.known = ledger.read_provenance(self.gb, assignment)
+            self.scored = {sub.student.id for sub in self.gb.assignment_submissions(assignment)}
+            self.writer = Writer(self.gb, course_dir, assignment, name, source, source_digest,
+                                 self.known, engine=engine)
+        except BaseException:
+            self.gb.close()
+            raise
+
+    def write(self, result):
+        """Write one graded submission (rows and provenance in one commit, then files)."""
+        self.writer.write(result)
+
+    def totals(self, students) -> dict:
+        """student -> (score, max_score, points awaiting hand grading), for those with a
+        submission row."""
+        from nbgrader.api import MissingEntry
+        out = {}
+        for student in students:
+            try:
+                sub = self.gb.find_submission(self.assignment, student)
+            except MissingEntry:
+                continue
+            awaiting = sum(g.max_score for nb in sub.notebooks for g in nb.grades
+                           if g.needs_manual_grade)
+            out[student] = (float(sub.score), float(sub.max_score), float(awaiting))
+        return out
+
+    def close(self):
+        self.gb.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 class Writer:
-    """Writes graded submissions of one notebook into an open nbgrader Gradebook."""
+    """Writes graded submissions of one notebook into an open nbgrader Gradebook.
+
+    ``engine`` is what the provenance rows say graded them (default: this process's
+    :data:`~.ledger.ENGINE`; a writer process is given the grading process's).
+    """
 
     def __init__(self, gb, course_dir, assignment, name, source, source_digest: str,
-                 provenance: dict | None = None):
+                 provenance: dict | None = None, engine: str | None = None):
         self.gb, self.course_dir, self.assignment, self.name = gb, course_dir, assignment, name
         self.source, self.source_digest = source, source_digest
+        self.engine = engine or ledger.ENGINE
         self.provenance = dict(provenance or {})
         ledger.ensure_table(gb)
         nb = gb.find_notebook(name, assignment)
@@ -110,17 +189,22 @@ class Writer:
                     self.released[gid] = _src(cell)
 
     def write(self, result):
-        # nbgrader's own add_submission trips SQLAlchemy 2 autoflush warnings (harmless,
-        # nbgrader autograde shows them too): keep them off the instructor's terminal.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", module="sqlalchemy")
-            warnings.filterwarnings("ignore", message=".*not in session.*")
-            self._write(result)
-
-    def _write(self, result):
         student = result.student
         sub_dir = self.course_dir / "submitted" / student / self.assignment
         out_dir = self.course_dir / "autograded" / student / self.assignment
+        # the files first: a write that fails before its commit leaves the student due
+        out_dir.mkdir(parents=True, exist_ok=True)
+        if result.status == "graded":
+            nb = self._autograded(sub_dir / f"{self.name}.ipynb", result)
+        else:
+            nb = self._not_graded(result)
+        if nb is not None:
+            atomic_write(out_dir / f"{self.name}.ipynb", json.dumps(nb, indent=1))
+        # nbgrader's generate_feedback and release_feedback read both beside the autograded
+        # notebook (nbgrader autograde copies them there too)
+        for kept in ("timestamp.txt", "submission_secret.txt"):
+            if (sub_dir / kept).is_file() and not (sub_dir / kept).is_symlink():
+                shutil.copyfile(sub_dir / kept, out_dir / kept)
         gb = self.gb
         gb.update_or_create_student(student)
         stamp = sub_dir / "timestamp.txt"
@@ -161,28 +245,16 @@ class Writer:
         elif earlier is not None and earlier.flags:
             nb_row.flagged = False     # our own flag of an earlier version; a person's stays
         prov = ledger.Provenance(
-            self.assignment, student, ledger.ENGINE, self.source_digest, result.digest,
+            self.assignment, student, self.engine, self.source_digest, result.digest,
             status=result.status, reason=result.reason,
             flags="\n".join(f"{f.code}: {f.message}" for f in result.flags))
         ledger.record_provenance(gb, prov)
         gb.db.commit()
         self.provenance[student] = prov
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if result.status == "graded":
-            nb = self._autograded(sub_dir / f"{self.name}.ipynb", result)
-        else:
-            nb = self._not_graded(result)
-        if nb is not None:
-            atomic_write(out_dir / f"{self.name}.ipynb", json.dumps(nb, indent=1))
-        # nbgrader's generate_feedback and release_feedback read both beside the autograded
-        # notebook (nbgrader autograde copies them there too)
-        for kept in ("timestamp.txt", "submission_secret.txt"):
-            if (sub_dir / kept).is_file() and not (sub_dir / kept).is_symlink():
-                shutil.copyfile(sub_dir / kept, out_dir / kept)
         marker = marker_path(self.course_dir, self.assignment, student)
         marker.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(marker, json.dumps(
-            {"digest": result.digest, "engine": ledger.ENGINE,
+            {"digest": result.digest, "engine": self.engine,
              "source_digest": self.source_digest, "written": time.time(),
              "result": result.to_dict()}))
 

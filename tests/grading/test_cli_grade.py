@@ -106,13 +106,13 @@ def test_quiet_still_says_it_waits_for_another_grader(tmp_path):
 
 
 def test_grade_imports_the_gradebook_without_nbgraders_server_extensions():
-    # what `lr-course grade` does first: nbgrader.api and the rest of nbgrader still import
-    # (the version set, as nbgrader's apps read it), the Jupyter extensions are left out
+    # what the gradebook writer does first: nbgrader.api and the rest of nbgrader still
+    # import (the version set, as nbgrader's apps read it), the Jupyter extensions are left out
     probe = """
 import json, sys
-from lr_course import cli
-cli._skip_iri_grammars()
-cli._nbgrader_without_extensions()
+from lr_course.grading import nbgrader_setup
+nbgrader_setup.skip_iri_grammars()
+nbgrader_setup.nbgrader_without_extensions()
 from nbgrader.api import Gradebook
 light = sorted(m for m in ("tornado.web", "jupyter_server", "nbconvert",
                            "nbgrader.server_extensions", "nbgrader.apps") if m in sys.modules)
@@ -126,8 +126,8 @@ print(json.dumps({"light": light, "version": nbgrader.__version__}))
     assert json.loads(out) == {"light": [], "version": nbgrader._version.__version__}
     # with nbgrader imported already, it is left as it is
     probe_whole = ("import sys\nsys.modules['rfc3987_syntax'] = None\nimport nbgrader\n"
-                   "from lr_course import cli\n"
-                   "cli._nbgrader_without_extensions()\n"
+                   "from lr_course.grading import nbgrader_setup\n"
+                   "nbgrader_setup.nbgrader_without_extensions()\n"
                    "print(hasattr(sys.modules['nbgrader'], '_jupyter_server_extension_points'))")
     out = subprocess.run([sys.executable, "-c", probe_whole], capture_output=True, text=True,
                          check=True).stdout

@@ -76,7 +76,7 @@ def test_students_graded_while_the_gradebook_opens_are_dropped_when_current(cour
         grade = gb.find_grade("test_adam", A, A, "ann")
         grade.manual_score = 1.0
         gb.db.commit()
-    opening, graded = batch._gradebook, []
+    graded, written = [], []
     real = InProcess()
 
     class Counting:
@@ -86,14 +86,16 @@ def test_students_graded_while_the_gradebook_opens_are_dropped_when_current(cour
             graded.append(submission_dir)
             return real.run(job, submission_dir)
 
-    def slow_gradebook(*args):
-        time.sleep(1.0)          # every speculative grading has started by now
-        return opening(*args)
+    class SlowGradebook(batch.GradebookSession):
+        def __init__(self, *args):
+            time.sleep(1.0)          # every speculative grading has started by now
+            super().__init__(*args)
 
-    monkeypatch.setattr(batch, "_gradebook", slow_gradebook)
-    written, write = [], batch.Writer.write
-    monkeypatch.setattr(batch.Writer, "write",
-                        lambda self, result: (written.append(result.student), write(self, result)))
+        def write(self, result):
+            written.append(result.student)
+            super().write(result)
+
+    monkeypatch.setattr(batch, "GradebookSession", SlowGradebook)
     submit(course, "bob", solution_notebook(course, A))    # bob alone is due
     report = grade_assignment(course, A, sandbox=Counting(), workers=1, progress=False)
     assert report.graded == ["bob"] and sorted(report.resumed) == ["ann", "cat", "dan", "eve"]
@@ -489,3 +491,58 @@ def test_after_a_real_nbgrader_autograde_lr_course_regrades_and_says_so(template
     with _gb(course) as gb:
         assert ledger.read_provenance(gb, A)["ann"].engine == ledger.ENGINE
     assert _grade(course, students=["ann"]).resumed == ["ann"]
+
+
+# -- a write that fails -------------------------------------------------------------------
+
+def test_a_failed_write_stops_the_batch_names_the_student_and_leaves_him_due(course):
+    """The write of bob's new hand-in fails (his autograded folder cannot be made): the batch
+    stops with bob's reason, nothing of the new version was committed, and bob is graded
+    again once the folder is mended."""
+    _grade(course)
+    with _gb(course) as gb:
+        old = ledger.read_provenance(gb, A)["bob"].submission_digest
+    nb = wrong_notebook(course)
+    nb["metadata"]["resubmitted"] = True
+    submit(course, "bob", nb)
+    shutil.rmtree(course / "autograded" / "bob")
+    (course / "autograded" / "bob").write_text("not a folder")
+    with pytest.raises(CourseError, match=r"writing bob's grading failed: "
+                                          r"(FileExistsError|NotADirectoryError): .*a rerun "
+                                          r"grades the rest"):
+        _grade(course)
+    with _gb(course) as gb:
+        assert ledger.read_provenance(gb, A)["bob"].submission_digest == old
+    (course / "autograded" / "bob").unlink()
+    report = _grade(course)
+    assert report.graded == ["bob"] and report.regraded == {"bob": "the submission changed"}
+    assert (course / "autograded" / "bob" / A / f"{A}.ipynb").is_file()
+
+
+def test_grading_an_assignment_not_released_says_release_it_first(tmp_path, empty_gradebook):
+    from course_fixture import unreleased_course
+    course = unreleased_course(tmp_path, empty_gradebook)
+    submit(course, "ann", json.loads((course / "source" / A / f"{A}.ipynb").read_text()))
+    with pytest.raises(CourseError, match=f"{A} is not in the gradebook: release it first"):
+        _grade(course)
+    assert not (course / "autograded").exists()
+
+
+def test_the_solution_runs_once_per_batch_of_students_not_once_per_student(course):
+    """Five students, no reference cached: the batch records the solution in two sandbox
+    runs (the first 4 students' seeds, then the fifth's), and no student runs it alone."""
+    from lr_course.grading.batch import FIRST_REFERENCE
+    shutil.rmtree(course / ".lr-course" / "references")
+    real, runs = InProcess(), []
+
+    class Counting:
+        isolated = False
+
+        def run(self, job, submission_dir=None):
+            runs.append(len(job["seeds"]) if "seeds" in job else 0)
+            return real.run(job, submission_dir)
+
+    report = grade_assignment(course, A, sandbox=Counting(), workers=2, progress=False)
+    assert sorted(report.graded) == sorted(STUDENTS)
+    assert sorted(n for n in runs if n) == sorted([FIRST_REFERENCE, len(STUDENTS) - FIRST_REFERENCE])
+    assert runs.count(0) == len(STUDENTS) - 1        # cat's notebook is not valid JSON
