@@ -24,8 +24,7 @@ graded again is the provenance row's business (:func:`~.ledger.regrade_reason`).
 
 :class:`GradebookSession` is the gradebook opened for one notebook's writes: it checks that
 the assignment was released, reads what the gradebook knows (provenance rows, scored
-students), writes and sums up. ``lr-course grade --merge`` uses it in its own process; a
-grading run hosts it in a process of its own (:mod:`lr_course.grading.gradebook_process`).
+students), writes and sums up; a grading run and ``lr-course grade --merge`` both use it.
 """
 
 from __future__ import annotations
