@@ -455,7 +455,7 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         raise SubmissionError(f"{path} is a notebook of {actual}, not of {assignment}")
     source = found_course.source(actual) if found_course is not None and \
         actual in found_course.assignments() else None
-    student = path.stem
+    student = path.stem   # no student id in a self-check: the file's name keys its seed
     if source is not None:
         # a limit not given (None) leaves the course's own in place
         time_limits = {**found_course.settings()["time_limits"],
