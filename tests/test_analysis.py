@@ -494,3 +494,20 @@ def test_steps_to_tolerance_scan_checks_every_lr_and_starts_where_asked():
         analysis.steps_to_tolerance_scan(q, [0.1, -0.1], 1e-3)
     assert analysis.steps_to_tolerance_scan(q, [0.1], 1e-3, params=[1e-4]).tolist() == [0.0]
     assert analysis.steps_to_tolerance_scan(q, [0.1, 0.5], 1e-3, max_steps=0).tolist() == [math.inf] * 2
+
+
+def test_the_package_serves_every_name_the_course_uses_from_one_place():
+    """lr_course.analysis is a package of modules by idea; the lessons, explorers, grader and
+    tests import these names from the package itself, each defined in exactly one module."""
+    import importlib
+    names = {"top_eigenvalue": "curvature", "sharpness": "curvature",
+             "critical_lr": "stability", "optimal_lr": "stability",
+             "contraction_rate": "stability", "momentum_contraction_rate": "stability",
+             "regime": "stability", "steps_to_tolerance": "speed",
+             "steps_to_tolerance_empirical": "speed", "steps_to_tolerance_scan": "speed",
+             "noise_floor": "noise", "mean_square_recursion": "noise"}
+    assert sorted(analysis.__all__) == sorted(names)
+    for name, module in names.items():
+        home = importlib.import_module(f"lr_course.analysis.{module}")
+        assert getattr(analysis, name) is getattr(home, name)
+        assert getattr(home, name).__module__ == home.__name__ and name in home.__all__

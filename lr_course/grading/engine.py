@@ -239,7 +239,7 @@ class Grader:
             calls.extend(check.calls)
             wire.extend(ref.wire[gid][k])
         records, cell_errors, runtime, info = run_calls(self.sandbox, sources, calls, path.parent,
-                                                        self.time_limits, wire)
+                                                        self.time_limits, wire=wire)
         flags += [Flag(f.code, f.message, indices[f.cell] if isinstance(f.cell, int)
                        and 0 <= f.cell < len(indices) else None, None) for f in runtime]
         result = SubmissionResult(student, self.assignment, "graded", digest=digest,
@@ -293,25 +293,26 @@ def _test_result(gid, points, parts, outcomes, hidden) -> TestResult:
 
 # -- the student's run ----------------------------------------------------------------------
 
-def run_calls(sandbox, sources: list, calls: list, workdir: Path, time_limits=None,
-              wire=None):
+def run_calls(sandbox, sources: list, calls: list, workdir: Path, time_limits=None, *,
+              wire: list):
     """Run cells then calls in ``sandbox``; resume after a call that stopped the run.
 
-    ``wire``, if given, is each call's data as the reference read it (what
-    ``calls[i].to_data()`` would encode again).
+    ``wire`` is each call's data as the reference read it (what ``calls[i].to_data()``
+    would encode again): the job sends it on as it is.
 
     Returns ``(records, cell_errors, runtime_flags, info)``: a Record for every call (those
     that never ran, or whose result was malformed, explain why), ``(cell index, error)``
     pairs, the flags raised inside, and how the runs ended (``info["reason"]``,
     ``info["runs"]``, ``info["compute"]``).
     """
+    assert len(wire) == len(calls), "one wire entry per call"
     records: list = [None] * len(calls)
     cell_errors, runtime, runs = [], [], []
     compute = 0.0
     pending = list(range(len(calls)))
     while True:
         job = {"cells": sources,
-               "calls": [wire[i] if wire else calls[i].to_data() for i in pending],
+               "calls": [wire[i] for i in pending],
                "limits": dict(time_limits or {})}
         res = sandbox.run(job, workdir if workdir.is_dir() else None)
         parsed = _parse(res.results, len(pending), len(sources))
@@ -454,7 +455,7 @@ def check_notebook(path, assignment: str | None = None, *, course=None,
         raise SubmissionError(f"{path} is a notebook of {actual}, not of {assignment}")
     source = found_course.source(actual) if found_course is not None and \
         actual in found_course.assignments() else None
-    student = path.stem
+    student = path.stem   # no student id in a self-check: the file's name keys its seed
     if source is not None:
         # a limit not given (None) leaves the course's own in place
         time_limits = {**found_course.settings()["time_limits"],

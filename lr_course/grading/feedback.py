@@ -28,8 +28,25 @@ def _run_note(result) -> str:
 
 
 def check_summary(result, notebook) -> dict:
-    """The JSON of ``lr-course check --json``: the result's fields, the notebook and a note."""
-    return {"notebook": str(notebook), **result.to_dict(), "note": _run_note(result)}
+    """The JSON of ``lr-course check --json``: the notebook, the result's fields, a note.
+
+    The keys: ``notebook`` (the path given), then the
+    :class:`~lr_course.grading.engine.SubmissionResult`'s fields but ``student`` (``assignment``,
+    ``status``, ``reason``, ``score``, ``max_score``, ``tests``, ``notes``, ``cell_errors``,
+    ``flags``, ``sandbox``, ``digest``, ``seed``, ``seconds``, ``compute_seconds``), and
+    ``note`` (how the run went, when that matters); the command adds ``tests_run`` ("all
+    tests" or "visible tests only"). A self-check has no student: the
+    engine's ``student`` there is only the notebook's file name, which keys the self-check's
+    seed, so it is left out rather than passed off as an id (``seed`` says which inputs ran).
+
+    >>> from lr_course.grading.engine import SubmissionResult
+    >>> summary = check_summary(SubmissionResult("mine", "ps1_schedules", "graded"), "mine.ipynb")
+    >>> summary["notebook"], summary["assignment"], "student" in summary
+    ('mine.ipynb', 'ps1_schedules', False)
+    """
+    fields = result.to_dict()
+    del fields["student"]
+    return {"notebook": str(notebook), **fields, "note": _run_note(result)}
 
 
 def format_report(result, notebook) -> str:

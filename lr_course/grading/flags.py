@@ -23,9 +23,10 @@ Two detectors, because each misses what the other sees:
 from __future__ import annotations
 
 import ast
-import functools
 import threading
 from dataclasses import asdict, dataclass
+
+from lr_course.grading.text_cache import bounded_text_cache
 
 __all__ = ["Flag", "scan_source", "scan_cells", "CODES"]
 
@@ -350,7 +351,7 @@ def scan_cells(cells: list[str]) -> list[Flag]:
             continue
         budget -= len(source)
         text = "\n".join(prelude + [source])
-        found = _scan_cached(text) if len(text) <= _CACHED_CHARS else scan_source(text)
+        found = _scan_cached(text)
         offset = sum(p.count("\n") + 1 for p in prelude)
         for f in found:  # keep only what lies in this cell, re-based to its own lines
             if f.line is None or f.line > offset:
@@ -362,12 +363,9 @@ def scan_cells(cells: list[str]) -> list[Flag]:
     return list(dict.fromkeys(flags))
 
 
-_CACHED_CHARS = 16384       # with 1024 entries, at most 16 MiB of cells kept
-
-
-@functools.lru_cache(maxsize=1024)
+@bounded_text_cache(max_chars=16384, maxsize=1024)   # at most 16 MiB of cells kept
 def _scan_cached(text: str) -> tuple:
-    """:func:`scan_source` of a short text, once per process: the cells a class shares
+    """:func:`scan_source` of a text, a short one once per process: the cells a class shares
     (left as released, or the same set-up) are scanned once, not once per student."""
     return tuple(scan_source(text))
 

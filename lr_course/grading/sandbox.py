@@ -45,6 +45,10 @@ installs the seccomp filter before it reads its job
 (:mod:`~lr_course.grading.checks.zygote`). Where that cannot be done, ``walls["warm"]``
 says why and every run is cold: a new bubblewrap sandbox and interpreter each.
 
+The command lines themselves (bubblewrap's options, the runner's, the environment) are
+written by :mod:`~lr_course.grading.sandbox_command`; this module decides which run gets
+which, drives it and says how it ended.
+
 Where bubblewrap is missing the runner still runs in a subprocess with the same rlimits,
 but NOT isolated: :class:`Sandbox` warns loudly, and ``require_isolation=True`` makes it an
 error instead.
@@ -83,6 +87,8 @@ from pathlib import Path
 
 from lr_course.grading import cgroup, syscalls
 from lr_course.grading import warm as warm_runs   # the module; ``warm`` is an argument
+from lr_course.grading.sandbox_command import (args_by_fd, bwrap_command, environment,
+                                               fd_holding, unisolated_command)
 from lr_course.grading.sandbox_tree import (CORE_PACKAGES, PLOT_PACKAGES, SANDBOX_ROOT,
                                             TREE_PREFIX, build_tree, layout, package_paths,
                                             remove_stale_trees)
@@ -149,17 +155,6 @@ def bwrap_path() -> str | None:
     if override is not None:
         return override if override and os.access(override, os.X_OK) else None
     return shutil.which("bwrap")
-
-
-def _fd_holding(data: bytes) -> int:
-    """A file descriptor, at offset 0, of an anonymous file holding ``data`` (for bwrap)."""
-    fd = os.memfd_create("lr_course_bwrap") if hasattr(os, "memfd_create") else \
-        os.open(tempfile.gettempdir(), os.O_TMPFILE | os.O_RDWR, 0o600)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd
 
 
 class _ColdRun:
@@ -330,18 +325,7 @@ class Sandbox:
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
-    # -- the command -------------------------------------------------------------------
-
-    def _runner_args(self, root: str, site_paths: list[str]) -> list[str]:
-        lim = self.limits
-        args = [f"{root}/lib/lr_course/grading/checks/runner.py",
-                "--memory", str(lim.memory_bytes), "--nproc", str(lim.max_processes),
-                "--cpu", str(lim.cpu_seconds), "--fsize", str(lim.file_bytes),
-                "--nofile", str(lim.open_files),
-                "--job-bytes", str(lim.job_bytes)]
-        for path in [f"{root}/lib"] + site_paths:
-            args += ["--path", path]
-        return args
+    # -- the command (lr_course.grading.sandbox_command writes it) -----------------------
 
     def run_uid(self) -> int:
         """The uid a run drops to: :attr:`uid`, or as root without a cgroup, one of its own."""
@@ -360,108 +344,18 @@ class Sandbox:
         ``zygote_fds`` = ``(control, seccomp)`` makes it the warm interpreter's argv
         instead (:mod:`~lr_course.grading.checks.zygote`): the same file system, with
         ``warm_folder`` (one of :attr:`submissions`) at ``/.submissions`` and an empty
-        ``/submission``; no seccomp filter and a few capabilities, because it builds each
-        run's namespaces itself (each run installs the filter and drops them before
-        reading its job).
+        ``/submission`` (see :func:`~lr_course.grading.sandbox_command.bwrap_command`).
         """
-        python = [self.python, "-I", "-S", "-B"]
         if not self.isolated:
-            # No namespaces to die with: the runner asks for SIGKILL when we die.
-            runner = self._runner_args(str(self._tree), [str(self._tree / "site")])
-            runner += ["--pdeathsig"]
-            cwd = str(submission_dir) if submission_dir else tempfile.gettempdir()
-            return python + runner, cwd
-        # A cold run dies with the thread that started it (bwrap's PR_SET_PDEATHSIG is a
-        # thread's); a warm interpreter serves every thread and ends when its control
-        # socket closes instead, which the kernel does when the grader exits.
-        cmd = [self.bwrap] + ([] if zygote_fds is not None else ["--die-with-parent"]) + \
-            ["--new-session", "--unshare-ipc", "--unshare-pid", "--unshare-net",
-             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
-        if self.is_root:
-            # Privileged bwrap, no user namespace: the runner drops to self.uid itself,
-            # so that RLIMIT_NPROC applies (see the module docstring).
-            cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        else:
-            cmd += ["--unshare-user", "--uid", str(self.uid), "--gid", str(self.uid)]
-        if zygote_fds is not None:
-            cmd += ["--cap-add", "CAP_SYS_ADMIN", "--cap-add", "CAP_NET_ADMIN"]
-        elif seccomp_fd is not None:
-            cmd += ["--seccomp", str(seccomp_fd)]
-        made = {"/"}
-
-        def parents(target):
-            # bwrap would make missing parents 0700 (root's only): make them 0755 first
-            for parent in reversed(Path(target).parents):
-                if str(parent) not in made:
-                    made.add(str(parent))
-                    cmd.extend(["--perms", "0755", "--dir", str(parent)])
-
-        def bind(path, target=None):
-            target = target or path
-            parents(target)
-            made.add(str(target))
-            cmd.extend(["--ro-bind", str(path), str(target)])
-
-        for name in ("lib", "lib64", "lib32", "libx32"):   # merged /usr: /lib -> usr/lib
-            path = Path("/") / name
-            if path.is_symlink():
-                cmd += ["--symlink", os.readlink(path), f"/{name}"]
-                made.add(f"/{name}")
+            return unisolated_command(self.python, self._tree, self.limits, submission_dir)
         if getattr(self, "_layout_cache", None) is None:   # looked up once per Sandbox
             self._layout_cache = layout(self.python)
-        paths = self._layout_cache
-        for path, hidden in paths["libraries"]:
-            bind(path)
-            for folder in hidden:   # e.g. /usr/lib64/python3.11 on Fedora
-                cmd += ["--tmpfs", folder]
-        for path in paths["etc"] + paths["runtime"]:
-            bind(path)
-        for folder in paths["hidden"]:   # the stdlib's site-packages could hold anything
-            cmd += ["--tmpfs", folder]
-        lim = self.limits
-        cmd += ["--proc", "/proc", "--dev", "/dev",
-                "--perms", "1777", "--size", str(lim.tmp_bytes), "--tmpfs", "/tmp",
-                "--perms", "1777", "--size", str(lim.shm_bytes), "--tmpfs", "/dev/shm"]
-        made.update(("/proc", "/dev", "/tmp"))
-        root = SANDBOX_ROOT
-        bind(self._tree / "lib", f"{root}/lib")
-        site_paths = []
-        for path in self.packages:
-            bind(path, f"{root}/site/{path.name}")
-        if self.packages:
-            site_paths.append(f"{root}/site")
-        if zygote_fds is not None:
-            cmd += ["--perms", "0755", "--dir", "/submission"]
-            if warm_folder is not None:
-                bind(warm_folder, warm_runs.SUBMISSIONS)
-                bind(self._tokens[warm_folder], warm_runs.TOKENS)
-            cmd += ["--chdir", "/tmp"]
-        elif submission_dir is not None:
-            bind(Path(submission_dir).resolve(), "/submission")
-            cmd += ["--chdir", "/submission"]
-        else:
-            cmd += ["--chdir", "/tmp"]
-        cmd += ["--setenv", "HOME", "/tmp", "--remount-ro", "/dev", "--remount-ro", "/"]
-        if zygote_fds is not None:
-            control, seccomp = zygote_fds
-            program = [f"{root}/lib/lr_course/grading/checks/zygote.py",
-                       "--control", str(control)]
-            if seccomp is not None:
-                program += ["--seccomp", str(seccomp)]
-            for path in [f"{root}/lib"] + site_paths:
-                program += ["--path", path]
-            return cmd + ["--"] + python + program, str(self._tree)
-        runner = self._runner_args(root, site_paths)
-        if self.is_root:
-            runner += ["--uid", str(self.uid if uid is None else uid)]
-        return cmd + ["--"] + python + runner, str(self._tree)
-
-    def _env(self) -> dict:
-        # A clean environment: nothing of the grader's (tokens, paths) leaks in.
-        return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LANG": "C.UTF-8",
-                "LC_ALL": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-                "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "MPLCONFIGDIR": "/tmp/mpl",
-                "TMPDIR": "/tmp" if self.isolated else tempfile.gettempdir()}
+        return bwrap_command(
+            self.bwrap, self.python, is_root=self.is_root, uid=self.uid, limits=self.limits,
+            paths=self._layout_cache, tree=self._tree, packages=self.packages,
+            submission_dir=submission_dir, seccomp_fd=seccomp_fd, run_uid=uid,
+            zygote_fds=zygote_fds, warm_folder=warm_folder,
+            warm_tokens=self._tokens[warm_folder] if warm_folder is not None else None)
 
     # -- running -----------------------------------------------------------------------
 
@@ -490,10 +384,10 @@ class Sandbox:
                 if result is not None:
                     return result
             if self.isolated and self.seccomp is not None:
-                fds.append(_fd_holding(self.seccomp))
+                fds.append(fd_holding(self.seccomp))
             cmd, cwd = self.command(submission_dir, fds[0] if fds else None, self.run_uid())
             if self.isolated:   # options by fd: /proc/1/cmdline shows no host path
-                cmd = self._args_by_fd(cmd, fds)
+                cmd = args_by_fd(cmd, fds)
             if group is not None:
                 # the shell joins the cgroup, then becomes bwrap: nothing runs outside it
                 cmd = group.wrap(cmd)
@@ -503,13 +397,6 @@ class Sandbox:
                 os.close(fd)
             if group is not None:
                 group.remove()
-
-    @staticmethod
-    def _args_by_fd(cmd: list, fds: list) -> list:
-        """bwrap's options moved into an anonymous file (appended to ``fds``)."""
-        split = cmd.index("--")
-        fds.append(_fd_holding(b"".join(a.encode() + b"\0" for a in cmd[1:split])))
-        return [cmd[0], "--args", str(fds[-1])] + cmd[split:]
 
     # -- warm runs ---------------------------------------------------------------------
 
@@ -544,11 +431,12 @@ class Sandbox:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fds = [theirs.fileno()]
         if self.seccomp is not None:
-            fds.append(_fd_holding(self.seccomp))
+            fds.append(fd_holding(self.seccomp))
         try:
             cmd, cwd = self.command(zygote_fds=(fds[0], fds[1] if len(fds) > 1 else None),
                                     warm_folder=root)
-            return warm_runs.Zygote(self._args_by_fd(cmd, fds), self._env(), cwd, ours, fds)
+            return warm_runs.Zygote(args_by_fd(cmd, fds), environment(self.isolated), cwd,
+                                    ours, fds)
         except BaseException:
             ours.close()
             raise
@@ -591,7 +479,7 @@ class Sandbox:
     def _run(self, cmd, cwd, data, fds, group) -> SandboxResult:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, cwd=cwd, env=self._env(),
+                                stderr=subprocess.PIPE, cwd=cwd, env=environment(self.isolated),
                                 start_new_session=True, close_fds=True, pass_fds=fds)
         run = _ColdRun(proc)
         try:

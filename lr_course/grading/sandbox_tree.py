@@ -6,7 +6,8 @@ code may import (:data:`COURSE_MODULES`). :func:`package_paths` finds the instal
 a sandbox provides (numpy; matplotlib and its dependencies for plotting cells) with the
 shared libraries their wheels vendor; :func:`layout` lists the interpreter's own paths, the
 system's library folders and the few files of ``/etc`` the loader needs, each bound
-read-only at its exact path by :mod:`lr_course.grading.sandbox`, which decides how.
+read-only at its exact path by :mod:`lr_course.grading.sandbox_command`, which writes the
+command line.
 :func:`remove_stale_trees` removes the trees of graders that were killed.
 """
 

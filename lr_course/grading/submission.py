@@ -12,7 +12,6 @@ assignment a notebook belongs to (``lr-course check`` and ``lr-course collect`` 
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import re
@@ -20,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lr_course.grading.flags import Flag
+from lr_course.grading.text_cache import bounded_text_cache
 
 __all__ = ["GradingError", "SubmissionError", "SourceNotebook", "read_notebook", "load_source",
            "identify", "student_cells", "transform_magics", "MAX_NOTEBOOK_BYTES"]
@@ -279,19 +279,10 @@ def transform_magics(source: str) -> str:
     >>> transform_magics("%matplotlib inline\\nx = 1\\n")
     "get_ipython().run_line_magic('matplotlib', 'inline')\\nx = 1\\n"
     """
-    if len(source) <= _CACHED_CHARS:
-        return _transform_cached(source)
     return _transform(source)
 
 
-_CACHED_CHARS = 16384       # with 1024 entries, at most 16 MiB of cells kept
-
-
-@functools.lru_cache(maxsize=1024)
-def _transform_cached(source: str) -> str:
-    return _transform(source)
-
-
+@bounded_text_cache(max_chars=16384, maxsize=1024)   # at most 16 MiB of cells kept
 def _transform(source: str) -> str:
     try:
         from IPython.core.inputtransformer2 import TransformerManager

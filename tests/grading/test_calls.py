@@ -1,5 +1,6 @@
 """Calls and records across the sandbox's wall: codec safety, execute's guarantees, the kinds."""
 
+import base64
 import copy
 import json
 
@@ -371,6 +372,44 @@ def test_the_quick_mutation_test_keeps_the_codecs_limits():
     assert _outcome(lambda x: calls.same_normalised(*x), (deep, deep))[0] == "error"
     assert calls.same_normalised(np.float32(np.nan), np.float32(np.nan)) is False
     assert calls.same_normalised(np.array([-0.0]), np.array([0.0])) is True
+
+
+# one dtype of every kind numpy has, and the edges of the kinds the codec carries
+_EVERY_KIND = [np.bool_, np.int8, np.int64, np.uint8, np.uint64, np.float16, np.float64,
+               np.longdouble, np.complex64, np.clongdouble, np.dtype(">f8"), np.dtype(">c16"),
+               "datetime64[ns]", "timedelta64[s]", object, "S4", "S100", "U2", "U1000", "V8",
+               "V64", np.dtypes.StringDType(), [("a", "f8"), ("b", "i4")], [("m", "f8", (3,))],
+               np.dtype((np.int32, {"lo": (np.int16, 0), "hi": (np.int16, 2)}))]
+
+
+@pytest.mark.parametrize("dtype", _EVERY_KIND, ids=lambda d: str(np.dtype(d)))
+def test_the_quick_equality_admits_exactly_the_arrays_the_codec_carries(dtype):
+    arr = np.zeros((2, 3), dtype=dtype)
+    wire = encode(arr)
+    carried = "__ndarray__" in wire
+    assert carried == (type(codec.roundtrip(arr)) is np.ndarray)
+    assert carried == (type(roundtrip(arr)) is np.ndarray)
+    assert codec.plain_equal(arr, arr.copy()) == carried
+    assert calls.same_normalised(arr, arr.copy())   # where the quick way is unsure, the slow decides
+    try:                                            # a header naming it meets the same rule
+        named = repr(np.dtype(arr.dtype.str)) == repr(arr.dtype)
+    except TypeError:                               # (numpy cannot read the name back)
+        named, raw = True, b""
+    else:
+        raw = arr.tobytes()
+    if named:
+        body = {"dtype": arr.dtype.str, "shape": [2, 3], "data": base64.b64encode(raw).decode()}
+        assert _outcome(decode, {"__ndarray__": body})[0] == ("value" if carried else "error")
+    if isinstance(arr[0, 0], np.generic):           # numpy scalars: always the slow way
+        assert codec.plain_equal(arr[0, 0], arr.copy()[0, 0]) is False
+
+
+def test_the_quick_equality_and_the_codec_refuse_too_many_dimensions():
+    for ndim in (codec.MAX_NDIM, codec.MAX_NDIM + 1):
+        arr = np.zeros((1,) * ndim)
+        carried = _outcome(codec.roundtrip, arr)[0] == "value"
+        assert carried == (ndim <= codec.MAX_NDIM) == (_outcome(roundtrip, arr)[0] == "value")
+        assert codec.plain_equal(arr, arr.copy()) == carried
 
 
 @given(_values)

@@ -21,7 +21,7 @@ from lr_course.grading.checks.calls import Call  # noqa: E402
 from lr_course.grading.checks.check import Check  # noqa: E402
 from lr_course.grading.reference import reference_entries  # noqa: E402
 from lr_course.grading.batch import grade_assignment, marker_path  # noqa: E402
-from lr_course.grading.engine import Grader, check_notebook, run_reference  # noqa: E402
+from lr_course.grading.engine import Grader, check_notebook, run_calls, run_reference  # noqa: E402
 from lr_course.grading.inprocess import InProcess  # noqa: E402
 from lr_course.grading.submission import GradingError  # noqa: E402
 from lr_course.grading.sandbox import IsolationError, Sandbox  # noqa: E402
@@ -326,6 +326,16 @@ def test_two_gradings_with_different_worker_counts_agree_exactly(tmp_path_factor
     assert cells() == first
     assert len({s for s, _, _ in first}) == 1 + len(planted)
     assert any(score not in (0, None) and score < 3 for _, g, score in first)   # partial credit
+
+
+def test_the_students_job_sends_the_calls_as_the_reference_read_them(tmp_path):
+    """run_calls sends each call's wire data as given, never its Call encoded again."""
+    calls = [Call("call", "f", args=(1,)), Call("call", "f", args=(2,))]
+    wire = [Call("call", "f", args=(10,)).to_data(), Call("call", "f", args=(20,)).to_data()]
+    records, cell_errors, _, info = run_calls(InProcess(), ["def f(x):\n    return 3 * x\n"],
+                                              calls, tmp_path, wire=wire)
+    assert [r.value for r in records] == [30, 60] and not cell_errors
+    assert info["reason"] == "ok"
 
 
 class _Counting(InProcess):

@@ -56,6 +56,7 @@ def test_check_json_on_the_solution(capsys):
     assert result["assignment"] == "ps3_tuning" and result["score"] == result["max_score"] > 0
     assert {t["grade_id"] for t in result["tests"]} == set(load_source(path).tests)
     assert result["tests_run"] == "all tests"
+    assert "student" not in result          # a self-check has no student id to report
     assert all(set(t) >= {"grade_id", "points", "score", "passed", "hidden", "checks"}
                for t in result["tests"])
 

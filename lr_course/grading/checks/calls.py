@@ -44,8 +44,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import codec
-from .codec import CodecError, Objective, RngSeed, decode, encode, roundtrip
+from .codec import CodecError, Objective, RngSeed, decode, encode, plain_equal, roundtrip
 
 __all__ = ["Call", "Record", "KINDS", "execute", "same", "OBJECTIVES", "PROBLEMS",
            "MAX_ERROR_CHARS", "MAX_OUTPUT_CHARS", "MAX_WARNINGS"]
@@ -210,40 +209,9 @@ def same_normalised(a, b) -> bool:
     >>> same_normalised(np.zeros(2), np.zeros(2, dtype=np.float32))
     False
     """
-    if _plain_equal(a, b, 0, [0, 0]):
+    if plain_equal(a, b):
         return True
     return bool(same(normalise(a), normalise(b)))
-
-
-def _plain_equal(a, b, depth, budget) -> bool:
-    """True when ``a`` and ``b`` are equal plain data the codec would carry unchanged;
-    False when unsure (the caller then compares the normalised values)."""
-    budget[0] += 1
-    if budget[0] > codec.MAX_NODES or depth > codec.MAX_DEPTH:
-        return False
-    kind = type(a)
-    if kind is not type(b):
-        return False
-    if kind is np.ndarray:
-        dtype = a.dtype
-        if dtype.kind not in codec._ALLOWED_KINDS or dtype.fields is not None or \
-                dtype.itemsize > 32 or a.ndim > 32 or a.nbytes > codec.MAX_ARRAY_BYTES or \
-                dtype != b.dtype or a.shape != b.shape:
-            return False
-        budget[1] += a.nbytes
-        return budget[1] <= codec.MAX_TOTAL_BYTES and \
-            np.array_equal(a, b, equal_nan=dtype.kind in "fc")
-    if kind is dict:
-        return a.keys() == b.keys() and all(type(k) is str for k in a) and \
-            all(_plain_equal(a[k], b[k], depth + 1, budget) for k in a)
-    if kind is list or kind is tuple:
-        return len(a) == len(b) and \
-            all(_plain_equal(x, y, depth + 1, budget) for x, y in zip(a, b))
-    if kind is float:
-        return a == b or (a != a and b != b)
-    if kind is int or kind is str or kind is bool:
-        return a == b    # (equal values are equal after the codec's cuts too)
-    return a is None     # numpy scalars, objects of the student's own: the slow way decides
 
 
 def execute(call: Call, namespace: dict) -> Record:

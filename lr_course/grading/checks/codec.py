@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CodecError", "Objective", "RngSeed", "Unsupported", "decode", "encode", "roundtrip"]
+__all__ = ["CodecError", "Objective", "RngSeed", "Unsupported", "decode", "encode", "plain_equal",
+           "roundtrip"]
 
 # What untrusted data may cost to decode: generous for honest answers, small enough that a
 # flood cannot exhaust memory.
@@ -29,6 +30,8 @@ MAX_TOTAL_BYTES = 64 * 2**20   # all arrays in one decode
 MAX_NODES = 200_000            # containers + scalars in one decode
 MAX_DEPTH = 32                 # nesting depth in one decode
 MAX_STR_CHARS = 100_000        # one string
+MAX_NDIM = 32                  # dimensions of one array
+MAX_ITEMSIZE = 32              # bytes of one array element (complex256, the widest number)
 _ALLOWED_KINDS = "biufc"       # numpy dtype kinds the codec carries
 _DTYPES: dict = {}             # dtype strings seen, and their (allowed) dtypes
 
@@ -57,6 +60,31 @@ class Unsupported:
     """What a value the codec cannot carry decodes to (only its type name survives)."""
 
     type_name: str
+
+
+# --- what the codec carries -----------------------------------------------------------
+
+
+def _dtype_admitted(dtype: np.dtype) -> bool:
+    """Whether the codec carries values of ``dtype``: booleans and numbers (kinds ``biufc``),
+    without fields, at most MAX_ITEMSIZE bytes each. Strings, objects, dates, voids and
+    structured dtypes are refused."""
+    return dtype.kind in _ALLOWED_KINDS and dtype.fields is None and \
+        dtype.itemsize <= MAX_ITEMSIZE
+
+
+def _array_refusal(dtype: np.dtype, ndim: int, nbytes: int) -> str:
+    """Why the codec refuses an array of ``dtype`` with ``ndim`` dimensions and ``nbytes`` bytes
+    of data, or "" when it carries one: the rule that :func:`decode`, :func:`roundtrip` and
+    :func:`plain_equal` apply (:func:`encode` applies the dtype and size parts, and leaves the
+    count of dimensions to the reading side, which refuses it with this same message)."""
+    if not _dtype_admitted(dtype):
+        return f"dtype {dtype} not allowed"
+    if ndim > MAX_NDIM:
+        return "too many dimensions"
+    if nbytes > MAX_ARRAY_BYTES:
+        return "array too large"
+    return ""
 
 
 # --- the codec ------------------------------------------------------------------------
@@ -89,14 +117,14 @@ def _encode(obj, depth):
     if type(obj) is float:
         return obj if math.isfinite(obj) else {"__float__": repr(obj)}
     if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in _ALLOWED_KINDS or obj.dtype.fields is not None:
+        if not _dtype_admitted(obj.dtype):
             return {"__unsupported__": f"ndarray of dtype {obj.dtype}"}
         if obj.nbytes > MAX_ARRAY_BYTES:
             return {"__unsupported__": "ndarray too large"}
         return {"__ndarray__": {"dtype": obj.dtype.str, "shape": list(obj.shape),
                                 "data": base64.b64encode(obj.tobytes(order="C")).decode("ascii")}}
     if isinstance(obj, np.generic):
-        if obj.dtype.kind not in _ALLOWED_KINDS:
+        if not _dtype_admitted(obj.dtype):
             return {"__unsupported__": type(obj).__name__}
         arr = np.asarray(obj)
         return {"__npscalar__": {"dtype": arr.dtype.str,
@@ -220,16 +248,17 @@ def _array_header(dtype_str, shape, budget, scalar, text_chars=0):
             dtype = np.dtype(dtype_str)
         except TypeError as exc:
             raise CodecError(f"bad dtype {dtype_str!r:.40}") from exc
-        if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.itemsize > 32:
+        if not _dtype_admitted(dtype):
             raise CodecError(f"dtype {dtype} not allowed")
         if len(_DTYPES) < 64:
             _DTYPES[dtype_str] = dtype
     if type(shape) is not list and not scalar or not all(type(n) is int and 0 <= n for n in shape):
         raise CodecError("bad shape")
-    if len(shape) > 32:
-        raise CodecError("too many dimensions")
-    nbytes = math.prod(shape) * dtype.itemsize
-    if nbytes > MAX_ARRAY_BYTES or text_chars > 4 * (MAX_ARRAY_BYTES // 3 + 4):
+    nbytes = math.prod(shape) * dtype.itemsize if len(shape) <= MAX_NDIM else 0
+    refusal = _array_refusal(dtype, len(shape), nbytes)
+    if refusal:
+        raise CodecError(refusal)
+    if text_chars > 4 * (MAX_ARRAY_BYTES // 3 + 4):
         raise CodecError("array too large")
     budget[1] += nbytes
     if budget[1] > MAX_TOTAL_BYTES:
@@ -272,7 +301,7 @@ def _roundtrip(obj, depth, budget):
     if type(obj) is float:
         return obj if math.isfinite(obj) else float(repr(obj))
     if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in _ALLOWED_KINDS or obj.dtype.fields is not None:
+        if not _dtype_admitted(obj.dtype):
             return Unsupported(f"ndarray of dtype {obj.dtype}"[:100])
         if obj.nbytes > MAX_ARRAY_BYTES:
             return Unsupported("ndarray too large")
@@ -280,7 +309,7 @@ def _roundtrip(obj, depth, budget):
         dtype, nbytes = _array_header(dtype_str, shape, budget, False)
         return _array_from(raw, dtype, shape, nbytes, False)
     if isinstance(obj, np.generic):
-        if obj.dtype.kind not in _ALLOWED_KINDS:
+        if not _dtype_admitted(obj.dtype):
             return Unsupported(type(obj).__name__[:100])
         arr = np.asarray(obj)
         dtype_str, raw = arr.dtype.str, arr.tobytes()
@@ -311,3 +340,51 @@ def _roundtrip(obj, depth, budget):
             raise CodecError("bad unsupported marker")
         return Unsupported(obj.type_name[:100])
     return Unsupported(type(obj).__name__[:100])
+
+
+# --- equality without the trip ----------------------------------------------------------
+
+
+def plain_equal(a: Any, b: Any) -> bool:
+    """True when ``a`` and ``b`` are equal plain data that the codec carries unchanged, so that
+    ``roundtrip(a)`` and ``roundtrip(b)`` are surely equal too; False when unsure.
+
+    Plain data are None, bools, ints, floats (NaN equal to NaN), strings, lists, tuples, dicts
+    with str keys and arrays :func:`roundtrip` carries (the dtype, dimension and size rule of
+    :func:`_array_refusal`), within the codec's depth, node and total-size limits. A numpy
+    scalar, an object of another type or anything near a limit gives False: the caller then
+    compares the round-tripped values, which decides (and raises what the codec raises).
+
+    >>> plain_equal({"m": np.array([np.nan, 1.0]), "t": 3}, {"m": np.array([np.nan, 1.0]), "t": 3})
+    True
+    >>> plain_equal(np.zeros(2), np.zeros(2, dtype=np.float32)), plain_equal(np.float64(1), 1.0)
+    (False, False)
+    """
+    return _plain_equal(a, b, 0, [0, 0])
+
+
+def _plain_equal(a, b, depth, budget) -> bool:
+    budget[0] += 1                  # the node and depth accounting of _roundtrip
+    if budget[0] > MAX_NODES or depth > MAX_DEPTH:
+        return False
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is np.ndarray:
+        dtype = a.dtype
+        if _array_refusal(dtype, a.ndim, a.nbytes) or dtype != b.dtype or a.shape != b.shape:
+            return False
+        budget[1] += a.nbytes
+        return budget[1] <= MAX_TOTAL_BYTES and \
+            np.array_equal(a, b, equal_nan=dtype.kind in "fc")
+    if kind is dict:
+        return a.keys() == b.keys() and all(type(k) is str for k in a) and \
+            all(_plain_equal(a[k], b[k], depth + 1, budget) for k in a)
+    if kind is list or kind is tuple:
+        return len(a) == len(b) and \
+            all(_plain_equal(x, y, depth + 1, budget) for x, y in zip(a, b))
+    if kind is float:
+        return a == b or (a != a and b != b)
+    if kind is int or kind is str or kind is bool:
+        return a == b    # (equal values are equal after the codec's cuts too)
+    return a is None     # numpy scalars, objects of the student's own: the slow way decides

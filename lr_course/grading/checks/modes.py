@@ -57,8 +57,9 @@ class Recorder:
         self._part = what
         self.emit({"part": {"cell": self.cell, "what": what, "points": points}})
 
-    def add(self, check: Check, functions: dict, data=None) -> None:
-        data = dict(check.to_data() if data is None else data, part=self._part)
+    def add(self, check: Check, functions: dict, data: dict) -> None:
+        """Record ``check`` (``data``: its plain data, what the declaration decoded it from)."""
+        data = dict(data, part=self._part)
         if check.kind in NEEDS_SOLUTION:
             records = [execute(call, functions).to_data() for call in check.calls]
         else:
@@ -137,7 +138,7 @@ class Ignore:
     def part(self, what: str, points: float) -> None:
         pass
 
-    def add(self, check: Check, functions: dict, data=None) -> None:
+    def add(self, check: Check, functions: dict, data: dict) -> None:
         pass
 
 
@@ -171,7 +172,7 @@ class SelfCheck:
     def part(self, what: str, points: float) -> None:
         self._part = what
 
-    def add(self, check: Check, functions: dict, data=None) -> None:
+    def add(self, check: Check, functions: dict, data: dict) -> None:
         what = check.what or self._part or check.kind
         found = self._loaded()["expected"].get(digest(check))
         if found is None:
