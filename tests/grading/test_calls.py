@@ -94,7 +94,7 @@ class _OddArray(np.ndarray):
 def _outcome(trip, obj):
     try:
         return "value", trip(obj)
-    except CodecError as exc:
+    except (CodecError, calls.UnsendableValue) as exc:     # the codec refused obj
         return "error", str(exc)
 
 
@@ -432,3 +432,35 @@ def test_a_rollouts_copy_of_an_array_is_deepcopys(arr, layout):
     assert (mine.dtype, mine.shape, mine.strides, mine.flags.writeable) == \
         (theirs.dtype, theirs.shape, theirs.strides, theirs.flags.writeable)
     assert same(mine, theirs) and not np.shares_memory(mine, arr)
+
+
+def test_a_value_the_codec_refuses_is_a_failed_call_never_a_valueerror():
+    """Returning (or leaving in the inputs) what cannot cross the wall, an array of 33
+    dimensions, is not raising the ValueError a check of an invalid input asks for: the
+    codec's CodecError is a ValueError, the failure to carry a result must not be."""
+    from lr_course.grading.checks.check import Check
+    from lr_course.grading.checks.compare import judge
+
+    def validates(x):
+        raise ValueError(f"x must be positive, got {x}")
+
+    def unsendable(x):
+        return np.zeros((1,) * 33)
+
+    def grows(x):
+        x.append(np.zeros((1,) * 33))
+
+    call = Call("call", "f", args=(-1,))
+    reference = execute(call, {"f": validates})
+    assert reference.raised("ValueError")
+    for cheat in (unsendable, grows):
+        rec = execute(Call("call", "f", args=([],) if cheat is grows else (-1,)),
+                      {"f": cheat})
+        assert rec.error_type == "UnsendableValue" and not rec.raised("ValueError")
+        assert "cannot receive this value: too many dimensions" in rec.error
+    rec = execute(call, {"f": unsendable})
+    for kind, options in (("same", {}), ("raises", {"names": ["x"]})):
+        outcome = judge(Check(kind, (call,), options=options), [reference], [rec])
+        assert not outcome.passed, kind
+    assert judge(Check("same", (call,)), [reference], [reference]).passed
+    assert not issubclass(calls.UnsendableValue, ValueError)

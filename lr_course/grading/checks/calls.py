@@ -46,7 +46,7 @@ import numpy as np
 
 from .codec import CodecError, Objective, RngSeed, decode, encode, plain_equal, roundtrip
 
-__all__ = ["Call", "Record", "KINDS", "execute", "same", "OBJECTIVES", "PROBLEMS",
+__all__ = ["Call", "Record", "KINDS", "UnsendableValue", "execute", "same", "OBJECTIVES", "PROBLEMS",
            "MAX_ERROR_CHARS", "MAX_OUTPUT_CHARS", "MAX_WARNINGS"]
 
 # What one answer may cost to record.
@@ -169,9 +169,30 @@ class Record:
         return cls(**values)
 
 
+class UnsendableValue(Exception):
+    """A value the codec refuses to carry (too many dimensions, too deep, too large).
+
+    Deliberately not a ``ValueError`` (the codec's own :class:`~.codec.CodecError` is one):
+    a call whose result cannot reach the grader has failed, and must never pass for a call
+    that raised the ``ValueError`` a check asked for.
+    """
+
+
 def normalise(obj):
-    """What ``obj`` looks like after a trip through the codec (in-process == sandbox)."""
-    return roundtrip(obj)
+    """What ``obj`` looks like after a trip through the codec (in-process == sandbox).
+
+    Raises:
+        UnsendableValue: the codec refuses ``obj``.
+
+    >>> normalise(np.zeros((1,) * 33))
+    Traceback (most recent call last):
+    ...
+    lr_course.grading.checks.calls.UnsendableValue: the grader cannot receive this value: too many dimensions
+    """
+    try:
+        return roundtrip(obj)
+    except CodecError as exc:
+        raise UnsendableValue(f"the grader cannot receive this value: {exc}") from None
 
 
 def same(a, b) -> bool:
