@@ -44,8 +44,8 @@ from lr_course.grading.nbgrader_setup import (nbgrader_without_extensions,
 from lr_course.grading.sanitize import sanitize_notebook
 from lr_course.grading.submission import SubmissionError, read_notebook
 
-__all__ = ["Writer", "GradebookSession", "marker_path", "grader_note", "FLAG_PREFIX", "REASON_PREFIX",
-           "MAX_COMMENT_CHARS"]
+__all__ = ["Writer", "GradebookSession", "marker_path", "grader_note", "FLAG_PREFIX",
+           "REASON_PREFIX", "MAX_COMMENT_CHARS"]
 
 FLAG_PREFIX = "lr-course flagged: "          # a line of the auto comment for the instructor
 REASON_PREFIX = "lr-course did not grade this submission: "
@@ -104,7 +104,7 @@ class GradebookSession:
     """
 
     def __init__(self, db_url, course_id, course_dir, assignment, name, source,
-                 source_digest: str, engine: str | None = None):
+                 source_digest: str):
         nbgrader_without_extensions()
         quiet_gradebook_warnings()      # a grading run has called it before its threads
         from nbgrader.api import Gradebook, MissingEntry
@@ -123,13 +123,13 @@ class GradebookSession:
             self.known = ledger.read_provenance(self.gb, assignment)
             self.scored = {sub.student.id for sub in self.gb.assignment_submissions(assignment)}
             self.writer = Writer(self.gb, course_dir, assignment, name, source, source_digest,
-                                 self.known, engine=engine)
+                                 self.known)
         except BaseException:
             self.gb.close()
             raise
 
     def write(self, result):
-        """Write one graded submission (rows and provenance in one commit, then files)."""
+        """Write one graded submission (see the module's docstring for the order)."""
         self.writer.write(result)
 
     def totals(self, students) -> dict:
@@ -158,17 +158,12 @@ class GradebookSession:
 
 
 class Writer:
-    """Writes graded submissions of one notebook into an open nbgrader Gradebook.
-
-    ``engine`` is what the provenance rows say graded them (default: this process's
-    :data:`~.ledger.ENGINE`; a writer process is given the grading process's).
-    """
+    """Writes graded submissions of one notebook into an open nbgrader Gradebook."""
 
     def __init__(self, gb, course_dir, assignment, name, source, source_digest: str,
-                 provenance: dict | None = None, engine: str | None = None):
+                 provenance: dict | None = None):
         self.gb, self.course_dir, self.assignment, self.name = gb, course_dir, assignment, name
         self.source, self.source_digest = source, source_digest
-        self.engine = engine or ledger.ENGINE
         self.provenance = dict(provenance or {})
         ledger.ensure_table(gb)
         nb = gb.find_notebook(name, assignment)
@@ -244,7 +239,7 @@ class Writer:
         elif earlier is not None and earlier.flags:
             nb_row.flagged = False     # our own flag of an earlier version; a person's stays
         prov = ledger.Provenance(
-            self.assignment, student, self.engine, self.source_digest, result.digest,
+            self.assignment, student, ledger.ENGINE, self.source_digest, result.digest,
             status=result.status, reason=result.reason,
             flags="\n".join(f"{f.code}: {f.message}" for f in result.flags))
         ledger.record_provenance(gb, prov)
@@ -253,7 +248,7 @@ class Writer:
         marker = marker_path(self.course_dir, self.assignment, student)
         marker.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(marker, json.dumps(
-            {"digest": result.digest, "engine": self.engine,
+            {"digest": result.digest, "engine": ledger.ENGINE,
              "source_digest": self.source_digest, "written": time.time(),
              "result": result.to_dict()}))
 
