@@ -82,7 +82,7 @@ import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lr_course.grading import cgroup, syscalls
@@ -102,6 +102,11 @@ REASONS = ("ok", "timeout", "memory", "output", "crashed", "killed", "stopped")
 # uids for the runs of a root grader without a cgroup: far above any account or the
 # subordinate ranges of containers, one drawn per run
 RUN_UIDS = range(0x50000000, 0x50000000 + (1 << 24))
+# A run with a pids cgroup of its own runs as the shared uid (nobody), and RLIMIT_NPROC
+# counts every process of a uid on the host, other students' runs included: at the run's
+# own limit, one fork bomb would leave a run graded beside it unable to fork or start a
+# thread. The cgroup's pids.max bounds each run; RLIMIT_NPROC is then only this backstop.
+SHARED_UID_NPROC = 1 << 15
 
 
 
@@ -155,6 +160,11 @@ def bwrap_path() -> str | None:
     if override is not None:
         return override if override and os.access(override, os.X_OK) else None
     return shutil.which("bwrap")
+
+
+def _nproc(limits, group) -> int:
+    """A run's RLIMIT_NPROC: its own limit, or the backstop when its cgroup bounds it."""
+    return limits.max_processes if group is None else SHARED_UID_NPROC
 
 
 class _ColdRun:
@@ -336,22 +346,26 @@ class Sandbox:
     def command(self, submission_dir: str | os.PathLike | None = None,
                 seccomp_fd: int | None = None, uid: int | None = None,
                 zygote_fds: tuple | None = None,
-                warm_folder: Path | None = None) -> tuple[list, str]:
+                warm_folder: Path | None = None, nproc: int | None = None) -> tuple[list, str]:
         """The argv that runs the runner, and the working directory (host side).
 
         ``seccomp_fd`` is a file descriptor holding the filter (:meth:`run` makes it);
-        ``uid`` the one the runner drops to as root (default :attr:`uid`).
+        ``uid`` the one the runner drops to as root (default :attr:`uid`); ``nproc`` its
+        RLIMIT_NPROC (default the limits' ``max_processes``; :meth:`run` gives
+        :data:`SHARED_UID_NPROC` to a run in a cgroup of its own).
         ``zygote_fds`` = ``(control, seccomp)`` makes it the warm interpreter's argv
         instead (:mod:`~lr_course.grading.checks.zygote`): the same file system, with
         ``warm_folder`` (one of :attr:`submissions`) at ``/.submissions`` and an empty
         ``/submission`` (see :func:`~lr_course.grading.sandbox_command.bwrap_command`).
         """
+        limits = self.limits if nproc is None else \
+            replace(self.limits, max_processes=nproc)
         if not self.isolated:
-            return unisolated_command(self.python, self._tree, self.limits, submission_dir)
+            return unisolated_command(self.python, self._tree, limits, submission_dir)
         if getattr(self, "_layout_cache", None) is None:   # looked up once per Sandbox
             self._layout_cache = layout(self.python)
         return bwrap_command(
-            self.bwrap, self.python, is_root=self.is_root, uid=self.uid, limits=self.limits,
+            self.bwrap, self.python, is_root=self.is_root, uid=self.uid, limits=limits,
             paths=self._layout_cache, tree=self._tree, packages=self.packages,
             submission_dir=submission_dir, seccomp_fd=seccomp_fd, run_uid=uid,
             zygote_fds=zygote_fds, warm_folder=warm_folder,
@@ -385,7 +399,8 @@ class Sandbox:
                     return result
             if self.isolated and self.seccomp is not None:
                 fds.append(fd_holding(self.seccomp))
-            cmd, cwd = self.command(submission_dir, fds[0] if fds else None, self.run_uid())
+            cmd, cwd = self.command(submission_dir, fds[0] if fds else None, self.run_uid(),
+                                    nproc=_nproc(lim, group))
             if self.isolated:   # options by fd: /proc/1/cmdline shows no host path
                 cmd = args_by_fd(cmd, fds)
             if group is not None:
@@ -449,7 +464,7 @@ class Sandbox:
         """One run forked by a warm interpreter; None when it could not be made (then
         warm runs are off and the caller runs it cold: no code of the job was read)."""
         lim = self.limits
-        request = {"memory": lim.memory_bytes, "nproc": lim.max_processes,
+        request = {"memory": lim.memory_bytes, "nproc": _nproc(lim, group),
                    "cpu": lim.cpu_seconds, "fsize": lim.file_bytes, "nofile": lim.open_files,
                    "job_bytes": lim.job_bytes, "uid": self.run_uid(), "submission": where,
                    "tmp_bytes": lim.tmp_bytes, "shm_bytes": lim.shm_bytes}
