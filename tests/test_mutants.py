@@ -62,3 +62,4 @@ def test_the_runner_kills_planted_mutants_and_scores_them(tools, capsys):
     row = next(line for line in out.splitlines() if line.startswith("lr_course/_checks.py"))
     assert row.split()[1:3] == ["3", "3"]  # three mutants, three killed by tests/test_checks.py
     assert "score = killed / (mutants - equivalent)" in out
+    assert "\\n" not in out and out.splitlines()[0] in ("...", "")   # real line breaks

@@ -343,7 +343,7 @@ def score(results: list) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", help="modules of the core (default: all of them)")
     parser.add_argument("--sample", type=int, help="test only this many mutants per module, drawn")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample (0)")
@@ -372,13 +372,13 @@ def main(argv=None) -> int:
             outcome = "equivalent"
         results.append((module, description, outcome))
         mark = {"failed": ".", "timeout": "T", "equivalent": "=", "passed": "S"}[outcome]
-        print(mark, end="\\n" if len(results) % 80 == 0 else "", flush=True)
+        print(mark, end="\n" if len(results) % 80 == 0 else "", flush=True)
         if outcome == "passed" and args.show_survivors:
-            print(f"\\nSURVIVED {module}:{description}", flush=True)
+            print(f"\nSURVIVED {module}:{description}", flush=True)
 
     run_all(jobs, args.workers, args.timeout, report)
     table = score(results)
-    print(f"\\n\\n{'module':34s} {'mutants':>8s} {'killed':>7s} {'equiv.':>7s} {'survived':>9s} {'score':>7s}")
+    print(f"\n\n{'module':34s} {'mutants':>8s} {'killed':>7s} {'equiv.':>7s} {'survived':>9s} {'score':>7s}")
     for module, row in table.items():
         print(f"{module:34s} {row['mutants']:8d} {row['killed']:7d} {row['equivalent']:7d} "
               f"{len(row['survived']):9d} {row['score']:7.1%}")
