@@ -83,7 +83,7 @@ class WidthMLP:
             outputs and averaged over examples) or ``"xent"`` (softmax cross-entropy).
         num_train: use the first ``num_train`` training rows of the digits (1 ..1078); all if
             None. A few hundred keep full-batch runs fast.
-        data: a :class:`lr_course.models.Digits`; ``load_digits()`` if None.
+        data: a :class:`lr_course.digits.Digits`; ``load_digits()`` if None.
 
     Attributes:
         in_mult, out_mult: the multipliers a and b; ``dim``; ``X`` and ``Y`` (one-hot) in use.

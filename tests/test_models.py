@@ -1,10 +1,11 @@
-"""Tests for lr_course.models: the digits splits, and exact derivatives of the two models."""
+"""Tests for lr_course.digits (the splits) and lr_course.models (exact derivatives of the two models)."""
 
 import gzip
 
 import numpy as np
 import pytest
 
+from lr_course import digits as dataset
 from lr_course import models
 from lr_course.models import MLP, LogisticRegression, load_digits
 from lr_course.problems import NoisyGradient
@@ -16,7 +17,7 @@ def digits():
 
 
 def raw_table():
-    with gzip.open(models.DATA_FILE, "rt") as f:
+    with gzip.open(dataset.DATA_FILE, "rt") as f:
         return np.loadtxt(f, delimiter=",", dtype=np.int64)
 
 
@@ -25,9 +26,9 @@ def raw_table():
 
 def test_shapes_and_types(digits):
     assert digits.n_classes == 10 and digits.n_features == 64
-    sizes = [len(digits.split(s)[1]) for s in models.SPLITS]
+    sizes = [len(digits.split(s)[1]) for s in dataset.SPLITS]
     assert sizes == [1078, 359, 360] and sum(sizes) == 1797
-    for split in models.SPLITS:
+    for split in dataset.SPLITS:
         X, y = digits.split(split)
         assert X.shape == (len(y), 64) and X.dtype == np.float64
         assert y.dtype == np.int64 and set(np.unique(y)) == set(range(10))
@@ -37,7 +38,7 @@ def test_shapes_and_types(digits):
 def test_splits_partition_the_file_exactly(digits):
     """Undo the standardization: the three splits together are the file's rows, each once."""
     rows = []
-    for split in models.SPLITS:
+    for split in dataset.SPLITS:
         X, y = digits.split(split)
         pixels = np.rint(digits.images(split).reshape(-1, 64)).astype(np.int64)
         np.testing.assert_allclose(digits.images(split).reshape(-1, 64), pixels, atol=1e-9)
@@ -58,7 +59,7 @@ def test_split_indices_do_not_overlap():
     remaining = {}
     for row in map(tuple, table):
         remaining[row] = remaining.get(row, 0) + 1
-    for split in models.SPLITS:
+    for split in dataset.SPLITS:
         pixels = np.rint(d.images(split).reshape(-1, 64)).astype(np.int64)
         for row in map(tuple, np.column_stack([pixels, d.split(split)[1]])):
             assert remaining.get(row, 0) > 0
@@ -68,7 +69,7 @@ def test_split_indices_do_not_overlap():
 
 def test_class_balance_is_preserved(digits):
     overall = np.bincount(raw_table()[:, 64], minlength=10) / 1797
-    for split in models.SPLITS:
+    for split in dataset.SPLITS:
         share = np.bincount(digits.split(split)[1], minlength=10) / len(digits.split(split)[1])
         np.testing.assert_allclose(share, overall, atol=0.01)
 
@@ -90,7 +91,7 @@ def test_deterministic_cached_and_seeded():
     load_digits.cache_clear()
     b = load_digits()
     assert b is not a
-    for split in models.SPLITS:
+    for split in dataset.SPLITS:
         np.testing.assert_array_equal(a.split(split)[0], b.split(split)[0])
         np.testing.assert_array_equal(a.split(split)[1], b.split(split)[1])
     c = load_digits(seed=1)
@@ -262,7 +263,7 @@ def test_l2_penalises_weights_not_biases():
 
 def test_evaluate_and_accuracy(model):
     x = random_point(model, 13)
-    for split in models.SPLITS:
+    for split in dataset.SPLITS:
         X, y = model.data.split(split)
         logits = model._logits(x, X)
         value, acc = model.evaluate(x, split)

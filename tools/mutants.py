@@ -57,6 +57,7 @@ CORE = {
     "lr_course/problems.py": ["tests/test_problems.py"],
     "lr_course/surfaces.py": ["tests/test_problems.py"],
     "lr_course/_points.py": ["tests/test_problems.py"],
+    "lr_course/digits.py": ["tests/test_models.py"],
     "lr_course/models.py": ["tests/test_models.py"],
 }
 

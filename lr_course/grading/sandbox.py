@@ -6,7 +6,7 @@ the interpreter binary (and its ``libpython``), its standard library (with its
 ``site-packages`` hidden), the system's shared-library folder, a few files of ``/etc`` for
 the dynamic loader, numpy (and matplotlib, so that plotting cells still run), a curated
 copy of the course modules the applied parts need (``lr_course.problems`` with the surfaces
-it re-exports, ``lr_course.models`` and the dataset), the check library
+it re-exports, ``lr_course.models`` and ``lr_course.digits`` with the dataset), the check library
 with the runner (:mod:`lr_course.grading.checks`), and the submission's own directory.
 Not there: the rest of ``/usr`` (so no system-wide or instructor-installed Python package,
 no shell, no tools), the rest of ``lr_course`` (schedules, optimizers, search, finder, the

@@ -30,7 +30,8 @@ __all__ = ["COURSE_MODULES", "CORE_PACKAGES", "PLOT_PACKAGES", "SANDBOX_ROOT", "
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
 _PKG_DIR = Path(__file__).resolve().parent.parent   # lr_course/
 # Course modules a notebook (and the "train" kind of a check) may import inside.
-COURSE_MODULES = ("problems.py", "surfaces.py", "_points.py", "_checks.py", "models.py", "data")
+COURSE_MODULES = ("problems.py", "surfaces.py", "_points.py", "_checks.py", "digits.py", "models.py",
+                  "data")
 # Installed packages the sandbox provides: numpy always; matplotlib and its dependencies
 # so that an honest plotting cell does not fail (with the Agg backend, nothing displayed).
 CORE_PACKAGES = ("numpy",)

@@ -107,7 +107,8 @@ print(json.dumps({"before": before, "digits": models.load_digits.cache_info().cu
     result = box.run({"cells": [probe], "calls": []})
     assert result.reason == "ok", result.detail
     seen = json.loads(result.output.strip().splitlines()[-1])
-    assert seen == {"before": ["lr_course._checks", "lr_course._points", "lr_course.models",
+    assert seen == {"before": ["lr_course._checks", "lr_course._points", "lr_course.digits",
+                               "lr_course.models",
                                "lr_course.problems", "lr_course.surfaces"], "digits": 1}
 
 
