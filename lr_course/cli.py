@@ -175,7 +175,7 @@ def _cmd_report(args):
 
 def _cmd_check(args):
     """One notebook through the batch's engine (sandbox, flags, judging), for its author."""
-    from lr_course.grading.engine import check_notebook
+    from lr_course.grading.selfcheck import check_notebook
     from lr_course.grading.feedback import check_summary, format_report
     from lr_course.grading.sandbox import IsolationError
     try:

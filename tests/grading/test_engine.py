@@ -21,7 +21,8 @@ from lr_course.grading.checks.calls import Call  # noqa: E402
 from lr_course.grading.checks.check import Check  # noqa: E402
 from lr_course.grading.reference import reference_entries  # noqa: E402
 from lr_course.grading.batch import grade_assignment, marker_path  # noqa: E402
-from lr_course.grading.engine import Grader, check_notebook, run_calls, run_reference  # noqa: E402
+from lr_course.grading.engine import Grader, run_calls, run_reference  # noqa: E402
+from lr_course.grading.selfcheck import check_notebook  # noqa: E402
 from lr_course.grading.inprocess import InProcess  # noqa: E402
 from lr_course.grading.submission import GradingError  # noqa: E402
 from lr_course.grading.sandbox import IsolationError, Sandbox  # noqa: E402

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lr_course.grading.checks.calls import Call
-from lr_course.grading.engine import Grader, _parse, check_notebook
+from lr_course.grading.engine import Grader, _parse
+from lr_course.grading.selfcheck import check_notebook
 from lr_course.grading.inprocess import InProcess
 from lr_course.grading.sandbox import Sandbox
 from lr_course.grading.submission import load_source, transform_magics
