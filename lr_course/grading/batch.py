@@ -273,32 +273,28 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
         pool = ThreadPoolExecutor(max_workers=workers)
         with contextlib.ExitStack() as stack:
             stack.callback(pool.shutdown, wait=True, cancel_futures=True)
-            to_gradebook = shard is None and bool(todo)
             # Opening the gradebook imports nbgrader (seconds): meanwhile every student is
             # graded as if due. Those the gradebook shows current are cancelled before they
             # start (or, if already running, their result is dropped): a grade is a pure
             # function of the submission, so nothing depends on who was graded first.
             futures, references = _schedule(pool, grader, [(s, paths[s]) for s in todo])
             try:
-                if to_gradebook:
-                    writer = stack.enter_context(GradebookSession(
-                        db_url, settings["course_id"], course_dir, assignment, name, source,
-                        source_digest))
-                    known, scored = writer.known, writer.scored
-                else:
-                    scored = None
-                    known = {s: _shard_provenance(assignment, s, d) for s, d in
-                             ledger.read_shard_results(course_dir, assignment).items()}
-                    writer = _ShardWriter(course_dir, assignment, shard, source_digest)
+                # a shard writes result files; with nobody to grade, nothing is opened
+                writer = _ShardWriter(course_dir, assignment, shard, source_digest) \
+                    if shard is not None or not todo else \
+                    stack.enter_context(GradebookSession(db_url, settings["course_id"],
+                                                         course_dir, assignment, name,
+                                                         source, source_digest))
             except BaseException:
                 _stop(pool, box if own_box else None)
                 raise
             jobs = set()
             for student in todo:
                 # a row whose scores were deleted from the gradebook no longer counts
-                prov = known.get(student) if scored is None or student in scored else None
+                scored = student in writer.scored
+                prov = writer.known.get(student) if scored else None
                 why = ledger.regrade_reason(prov, source_digest, _digest(paths[student]),
-                                            scored is not None and student in scored)
+                                            scored)
                 if not why and not force:
                     report.resumed.append(student)
                     if prov.status != "graded":      # still unreadable: still a failure
@@ -317,8 +313,7 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
             if jobs:
                 _run(report, {f: s for f, s in futures.items() if s in jobs}, pool, box,
                      writer, progress, start)
-            if to_gradebook:
-                report.totals = writer.totals(report.graded + report.resumed)
+            report.totals = writer.totals(report.graded + report.resumed)
     report.graded.sort()
     report.seconds = time.monotonic() - start
     return report
@@ -426,14 +421,25 @@ def _shard_provenance(assignment, student, data) -> ledger.Provenance:
 
 
 class _ShardWriter:
-    """A shard's writer: one result file per student, nothing in the gradebook."""
+    """A shard's writer: one result file per student, nothing in the gradebook.
+
+    What :class:`~lr_course.grading.writer.GradebookSession` tells the batch, from the
+    shards' result files: ``known`` (each student's provenance) and ``scored`` (the students
+    with a result: all of ``known``); a shard has no gradebook totals.
+    """
 
     def __init__(self, course_dir, assignment, shard, source_digest):
         self.args = (course_dir, assignment, shard, source_digest)
+        self.known = {s: _shard_provenance(assignment, s, d) for s, d in
+                      ledger.read_shard_results(course_dir, assignment).items()}
+        self.scored = set(self.known)
 
     def write(self, result):
         course_dir, assignment, shard, source_digest = self.args
         ledger.write_shard_result(course_dir, assignment, shard, source_digest, result)
+
+    def totals(self, students) -> dict:
+        return {}
 
 
 def _merge(course_dir, assignment, name, source, source_digest, students, db_url, course_id,
