@@ -47,7 +47,8 @@ says why and every run is cold: a new bubblewrap sandbox and interpreter each.
 
 The command lines themselves (bubblewrap's options, the runner's, the environment) are
 written by :mod:`~lr_course.grading.sandbox_command`; this module decides which run gets
-which, drives it and says how it ended.
+which and drives it, with :mod:`~lr_course.grading.sandbox_pump` feeding it, reading it and
+saying how it ended.
 
 Where bubblewrap is missing the runner still runs in a subprocess with the same rlimits,
 but NOT isolated: :class:`Sandbox` warns loudly, and ``require_isolation=True`` makes it an
@@ -67,14 +68,11 @@ root without a cgroup each run drops to a uid of its own, drawn from an unalloca
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
 import secrets
-import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -89,6 +87,7 @@ from lr_course.grading import cgroup, syscalls
 from lr_course.grading import warm as warm_runs   # the module; ``warm`` is an argument
 from lr_course.grading.sandbox_command import (args_by_fd, bwrap_command, environment,
                                                fd_holding, unisolated_command)
+from lr_course.grading.sandbox_pump import ColdRun, how_it_ended, pump
 from lr_course.grading.sandbox_tree import (CORE_PACKAGES, PLOT_PACKAGES, SANDBOX_ROOT,
                                             TREE_PREFIX, build_tree, layout, package_paths,
                                             remove_stale_trees)
@@ -165,40 +164,6 @@ def bwrap_path() -> str | None:
 def _nproc(limits, group) -> int:
     """A run's RLIMIT_NPROC: its own limit, or the backstop when its cgroup bounds it."""
     return limits.max_processes if group is None else SHARED_UID_NPROC
-
-
-class _ColdRun:
-    """A cold run's bubblewrap process, as :meth:`Sandbox._supervise` drives it."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.proc = proc
-        self.stdin = os.dup(proc.stdin.fileno())   # the pump's to close
-        proc.stdin.close()
-        self.stdout, self.stderr = proc.stdout.fileno(), proc.stderr.fileno()
-
-    def finished(self, seconds: float) -> bool:
-        try:
-            self.proc.wait(timeout=seconds)
-            return True
-        except subprocess.TimeoutExpired:
-            return False
-
-    def kill(self):
-        """SIGKILL its whole process group (the run's session), then bwrap itself."""
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
-
-    def wait(self) -> int:
-        if self.proc.poll() is None:
-            self.kill()
-        return self.proc.wait()
-
-    def close(self):
-        for stream in (self.proc.stdout, self.proc.stderr):
-            with contextlib.suppress(OSError):
-                stream.close()
 
 
 class Sandbox:
@@ -496,7 +461,7 @@ class Sandbox:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, cwd=cwd, env=environment(self.isolated),
                                 start_new_session=True, close_fds=True, pass_fds=fds)
-        run = _ColdRun(proc)
+        run = ColdRun(proc)
         try:
             return self._supervise(run, data, group, start)
         finally:
@@ -504,7 +469,7 @@ class Sandbox:
 
     def _supervise(self, run, data, group, start) -> SandboxResult:
         """Feed ``run`` its job and collect what it writes, within the limits; then kill
-        what is left of it and say how it ended. ``run`` is a :class:`_ColdRun` or a
+        what is left of it and say how it ended. ``run`` is a :class:`~.sandbox_pump.ColdRun` or a
         :class:`~lr_course.grading.warm.WarmRun`."""
         with self._live_lock:
             self._live.add(run)
@@ -514,9 +479,9 @@ class Sandbox:
         killed_for = "timeout"
         stdin, run.stdin = run.stdin, None
         try:
-            results, output, killed_for = self._pump(
+            results, output, killed_for = pump(
                 stdin, run.stdout, run.stderr, data, start + self.limits.wall_seconds,
-                run.finished)
+                run.finished, self.limits)
         finally:
             if killed_for is not None:
                 run.kill()
@@ -527,100 +492,7 @@ class Sandbox:
                 group.kill()   # whatever left the session dies too
         if group is not None and killed_for is None and group.oom_killed():
             killed_for = "oom"
-        reason, detail = self._reason(returncode, killed_for, results, output)
+        reason, detail = how_it_ended(returncode, killed_for, results, output, self.limits,
+                                      self.isolated)
         return SandboxResult(reason, detail, returncode, results, output[-20000:],
                              time.monotonic() - start, self.isolated)
-
-    def _pump(self, stdin, stdout, stderr, data, deadline, finished):
-        """Write ``data`` to ``stdin``, read ``stdout`` (records) and ``stderr`` (output)
-        until both close, within their caps and before ``deadline``; then give
-        ``finished(seconds)`` (the process's exit) the time left.
-
-        Returns ``(results, output, killed_for)``: killed_for is None, "timeout" or
-        "output" (the caller then kills the run). ``stdin`` is the pump's: it is closed
-        once written, or at the end.
-        """
-        lim = self.limits
-        killed_for = None
-        chunks = {"out": [], "err": []}
-        sizes = {"out": 0, "err": 0}
-        caps = {"out": lim.result_bytes, "err": lim.output_bytes}
-        sel = selectors.DefaultSelector()
-        os.set_blocking(stdin, False)
-        pending = memoryview(data)
-        sel.register(stdin, selectors.EVENT_WRITE, "in")
-        sel.register(stdout, selectors.EVENT_READ, "out")
-        sel.register(stderr, selectors.EVENT_READ, "err")
-        try:
-            while sel.get_map():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    killed_for = "timeout"
-                    break
-                for key, _ in sel.select(timeout=min(remaining, 1.0)):
-                    name = key.data
-                    if name == "in":
-                        try:
-                            written = os.write(key.fd, pending[:65536])
-                        except (BrokenPipeError, BlockingIOError, OSError):
-                            written = len(pending)
-                        pending = pending[written:]
-                        if not pending:
-                            sel.unregister(key.fd)
-                            os.close(stdin)
-                            stdin = None
-                        continue
-                    chunk = os.read(key.fd, 65536)
-                    if not chunk:
-                        sel.unregister(key.fd)
-                        continue
-                    sizes[name] += len(chunk)
-                    if sizes[name] > caps[name]:
-                        killed_for = "output"
-                        break
-                    chunks[name].append(chunk)
-                if killed_for:
-                    break
-            if killed_for is None and not finished(max(0.1, deadline - time.monotonic())):
-                killed_for = "timeout"
-        finally:
-            sel.close()
-            if stdin is not None:
-                os.close(stdin)
-        return (b"".join(chunks["out"]), b"".join(chunks["err"]).decode("utf-8", "replace"),
-                killed_for)
-
-    def _reason(self, returncode, killed_for, results, output) -> tuple[str, str]:
-        lim = self.limits
-        if killed_for == "timeout":
-            return "timeout", f"stopped after the wall-time limit of {lim.wall_seconds:g} s"
-        if killed_for == "oom":
-            return "memory", (f"killed for its memory: the run's cgroup holds "
-                              f"{lim.memory_bytes >> 20} MiB, tmpfs and shared memory included")
-        if killed_for == "output":
-            return "output", (f"stopped: printed more than {lim.output_bytes} bytes "
-                              f"(or wrote more than {lim.result_bytes} bytes of results)")
-        finished = results.rstrip().endswith(b'"end": true}')
-        memory = "MemoryError" in output[-4000:] or b"MemoryError" in results[-200000:]
-        if returncode == 0 and finished:
-            if memory:
-                return "memory", "a MemoryError was raised (memory limit " \
-                                 f"{lim.memory_bytes >> 20} MiB); the run went on"
-            return "ok", "finished"
-        sig = None
-        if returncode is not None and returncode < 0:
-            sig = -returncode
-        elif self.isolated and returncode is not None and 128 < returncode < 128 + 65:
-            sig = returncode - 128   # bwrap reports a signalled child as 128 + signal
-        if sig is not None:
-            if sig == signal.SIGXCPU:
-                return "timeout", f"stopped after the CPU-time limit of {lim.cpu_seconds} s"
-            if memory or sig in (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS):
-                return "memory", (f"crashed with signal {signal.Signals(sig).name}, most likely "
-                                  f"out of memory (limit {lim.memory_bytes >> 20} MiB)")
-            return "killed", (f"killed by signal {signal.Signals(sig).name} (the CPU-time "
-                              "hard limit, or the system)")
-        if memory:
-            return "memory", f"ran out of memory (limit {lim.memory_bytes >> 20} MiB)"
-        return "crashed", (f"the process exited with status {returncode} before finishing "
-                           "(sys.exit or os._exit in the submission?)")
