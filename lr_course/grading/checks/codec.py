@@ -73,12 +73,14 @@ def _dtype_admitted(dtype: np.dtype) -> bool:
         dtype.itemsize <= MAX_ITEMSIZE
 
 
-def _array_refusal(dtype: np.dtype, ndim: int, nbytes: int) -> str:
+def _array_refusal(dtype: np.dtype, ndim: int, nbytes: int, dtype_known: bool = False) -> str:
     """Why the codec refuses an array of ``dtype`` with ``ndim`` dimensions and ``nbytes`` bytes
     of data, or "" when it carries one: the rule that :func:`decode`, :func:`roundtrip` and
     :func:`plain_equal` apply (:func:`encode` applies the dtype and size parts, and leaves the
-    count of dimensions to the reading side, which refuses it with this same message)."""
-    if not _dtype_admitted(dtype):
+    count of dimensions to the reading side, which refuses it with this same message).
+    ``dtype_known``: the caller admitted the dtype already (:func:`_array_header` does, once
+    per dtype it caches), so only the dimensions and the size are left to check."""
+    if not dtype_known and not _dtype_admitted(dtype):
         return f"dtype {dtype} not allowed"
     if ndim > MAX_NDIM:
         return "too many dimensions"
@@ -255,7 +257,7 @@ def _array_header(dtype_str, shape, budget, scalar, text_chars=0):
     if type(shape) is not list and not scalar or not all(type(n) is int and 0 <= n for n in shape):
         raise CodecError("bad shape")
     nbytes = math.prod(shape) * dtype.itemsize if len(shape) <= MAX_NDIM else 0
-    refusal = _array_refusal(dtype, len(shape), nbytes)
+    refusal = _array_refusal(dtype, len(shape), nbytes, dtype_known=True)
     if refusal:
         raise CodecError(refusal)
     if text_chars > 4 * (MAX_ARRAY_BYTES // 3 + 4):
