@@ -129,13 +129,16 @@ def run_reference(sandbox, source: SourceNotebook, seeds: list, *, hidden: bool 
 
 class ReferenceCache:
     """The solution's records per seed, kept on disk between runs (``lr-course check`` twice,
-    a ``--force`` regrade). A file is named by the digest of the source notebook, the seed
-    and whether hidden tests ran, so an edited source is never served stale records."""
+    a ``--force`` regrade). A file is named by the digest of the source notebook, of the code
+    that records in the sandbox (:func:`~.sandbox_tree.code_digest`), the seed and whether
+    hidden tests ran, so neither an edited source nor another version of the check library
+    is ever served stale records."""
 
     def __init__(self, folder, source: SourceNotebook, hidden: bool):
+        from lr_course.grading.sandbox_tree import code_digest
         self.folder = Path(folder)
         h = hashlib.sha256(source.path.read_bytes())
-        h.update(f"|hidden={hidden}|format=1".encode())
+        h.update(f"|hidden={hidden}|code={code_digest()}".encode())
         self.key = h.hexdigest()[:24]
 
     def _path(self, seed: int) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import importlib.util
 import os
 import py_compile
@@ -24,7 +25,7 @@ import sysconfig
 from pathlib import Path
 
 __all__ = ["COURSE_MODULES", "CORE_PACKAGES", "PLOT_PACKAGES", "SANDBOX_ROOT", "TREE_PREFIX",
-           "build_tree", "layout", "library_dirs", "package_paths", "remove_stale_trees",
+           "build_tree", "code_digest", "layout", "library_dirs", "package_paths", "remove_stale_trees",
            "runtime_paths"]
 
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
@@ -153,6 +154,33 @@ def build_tree(tree: Path, packages) -> None:
     for path in tree.rglob("*"):
         if not path.is_symlink():
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def _tree_sources() -> list:
+    """The files :func:`build_tree` copies from the package, as (name in the tree, path)."""
+    found = []
+    for name in (*COURSE_MODULES, "grading/checks"):
+        src = _PKG_DIR / name
+        files = [src] if src.is_file() else sorted(
+            p for p in src.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+        found += [(p.relative_to(_PKG_DIR).as_posix(), p) for p in files]
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A digest of all the code and data a sandbox runs from this package (what
+    :func:`build_tree` copies) and of numpy's version: what the solution records in a
+    sandbox depends on nothing else of the grader, so a record kept under another digest
+    (an upgraded lr-course, an edited check library) is never taken for today's."""
+    h = hashlib.sha256()
+    import numpy
+    h.update(f"numpy {numpy.__version__}\0".encode())
+    for name, path in _tree_sources():
+        data = path.read_bytes()
+        h.update(f"{name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()[:24]
 
 
 def runtime_paths(python: str) -> list[str]:

@@ -3,6 +3,7 @@
 import base64
 import copy
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -245,7 +246,8 @@ def test_rollout_records_params_and_mutation():
         p -= lr * g
         return p, state
 
-    call = Call("rollout", "u", init="i", params=np.ones(2), grads_seq=(np.ones(2), np.ones(2)))
+    call = Call("rollout", "u", init="i", params=np.ones(2), grads_seq=(np.ones(2), np.ones(2)),
+                watch_inputs=True)
     good = execute(call, {"i": init, "u": honest})
     assert good.ok and same(good.value["params"][-1], np.ones(2) * 0.8)
     assert good.extra["mutated"] == {"params": False, "grads": False, "state": False}
@@ -253,6 +255,51 @@ def test_rollout_records_params_and_mutation():
     assert bad.extra["mutated"] == {"params": True, "grads": False, "state": True}
     wrong = execute(call, {"i": init, "u": lambda p, g, s: p})
     assert wrong.error_type == "TypeError"
+    # unwatched (a same or agree check's rollout), the same path and no mutation report;
+    # the inputs are still copies, so an update that writes into them changes nothing else
+    plain = replace(call, watch_inputs=False)
+    for update in (honest, sloppy):
+        rec = execute(plain, {"i": init, "u": update})
+        assert "mutated" not in rec.extra
+        assert same(rec.value["params"], execute(call, {"i": init, "u": update}).value["params"])
+
+
+def test_only_an_unchanged_rollout_watches_its_inputs():
+    from lr_course.grading.checks import declare
+
+    def init(p):
+        return {"v": np.zeros_like(p)}
+
+    def update(p, g, state, lr=0.1):
+        return p - lr * g, {"v": state["v"] + g}
+
+    seen = []
+
+    class Keep:
+        seed = 0
+
+        def part(self, what, points):
+            pass
+
+        def add(self, check, functions, data):
+            seen.append((check.kind, [c.watch_inputs for c in check.calls]))
+
+    before = declare._MODE[0]
+    declare.set_mode(Keep())
+    try:
+        declare.rollout(init, update, np.ones(2), [np.ones(2)])
+        declare.rollout(init, update, np.ones(2), [np.ones(2)], check="unchanged")
+        declare.invariant(init, update, np.ones(2), [np.ones(2)], scales=[2.0])
+    finally:
+        declare.set_mode(before)
+    assert seen == [("same", [False]), ("unchanged", [True]), ("agree", [False, False])]
+
+
+def test_a_watch_flag_that_is_not_a_bool_is_malformed():
+    data = Call("rollout", "u", init="i", params=np.ones(2), grads_seq=(np.ones(2),)).to_data()
+    data["watch_inputs"] = 1
+    with pytest.raises(CodecError, match="watch_inputs"):
+        Call.from_data(data)
 
 
 def test_schedule_records_one_float_per_step_and_refuses_non_numbers():

@@ -363,6 +363,43 @@ def test_the_reference_cache_serves_reruns_and_never_a_changed_source(tmp_path):
     assert _Counting.references == 2                        # a changed source runs again
 
 
+def test_the_reference_cache_never_serves_another_check_library(tmp_path, monkeypatch):
+    # Records kept by another version of the code that records them (an upgraded lr-course,
+    # an edited check library) are not today's: a new field of a Call, say, would be missing.
+    from lr_course.grading import sandbox_tree
+    _Counting.references = 0
+    source = _source_with(tmp_path, "intro", "# Problem set 2, the library changes")
+    Grader(source, _Counting(), secret=SECRET, cache=tmp_path / "cache").reference(7)
+    Grader(source, _Counting(), secret=SECRET, cache=tmp_path / "cache").reference(7)
+    assert _Counting.references == 1
+    monkeypatch.setattr(sandbox_tree, "code_digest", lambda: "another library")
+    Grader(source, _Counting(), secret=SECRET, cache=tmp_path / "cache").reference(7)
+    assert _Counting.references == 2
+
+
+def test_the_code_digest_covers_every_file_a_sandbox_runs(tmp_path, monkeypatch):
+    from lr_course.grading import sandbox_tree
+    names = {name for name, _ in sandbox_tree._tree_sources()}
+    assert {"grading/checks/calls.py", "grading/checks/runner.py", "models.py", "digits.py",
+            "data/digits.csv.gz"} <= names
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    sandbox_tree.build_tree(tree, [])
+    copied = {p.relative_to(tree / "lib" / "lr_course").as_posix()
+              for p in (tree / "lib" / "lr_course").rglob("*")
+              if p.is_file() and "__pycache__" not in p.parts}
+    # all that build_tree copies, but the two stand-in package files it writes itself
+    assert copied - {"__init__.py", "grading/__init__.py"} == names
+    before = sandbox_tree.code_digest()
+    monkeypatch.setattr(sandbox_tree, "_tree_sources", lambda: [("models.py", tree / "x")])
+    (tree / "x").write_text("changed")
+    sandbox_tree.code_digest.cache_clear()
+    try:
+        assert sandbox_tree.code_digest() != before
+    finally:
+        sandbox_tree.code_digest.cache_clear()
+
+
 def test_a_hanging_experiment_cell_or_function_fails_only_what_depends_on_it(tmp_path):
     """Per-cell and per-call limits: a student's endless experiment costs nothing graded, and
     a hanging optimizer loses only its own tests (not the whole notebook)."""

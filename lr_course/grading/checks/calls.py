@@ -17,8 +17,10 @@ Kinds of Call (each run by one ``_run_<kind>`` function):
 ``"rollout"``
     ``state = init(params)``, then ``params, state = update(params, g, state, **kwargs)``
     for each ``g`` of ``grads_seq``; ``value = {"params": [params after each step],
-    "state": the last state}``; ``extra["mutated"]`` says which inputs an update modified.
-    With ``state`` given, that state is used instead of calling ``init``.
+    "state": the last state}``. With ``state`` given, that state is used instead of calling
+    ``init``. With ``watch_inputs``, ``extra["mutated"]`` says which inputs an update
+    modified (what an ``unchanged`` check judges; comparing every input after every step
+    costs more than a small update, so only the rollouts that need it pay for it).
 ``"schedule"``
     ``value = [schedule(step) for step in range(num_steps)]`` as a float array.
 ``"train"``
@@ -73,6 +75,7 @@ class Call:
     problem: str = ""              # a name in PROBLEMS ("train")
     num_steps: int = 0             # steps ("schedule", "train")
     seed: int = 0                  # seeds the minibatches ("train")
+    watch_inputs: bool = False     # report which inputs each update modified ("rollout")
 
     def names(self) -> tuple:
         """The notebook names this call needs."""
@@ -96,6 +99,8 @@ class Call:
         for name in ("num_steps", "seed"):
             if type(values.get(name, 0)) is not int:
                 raise CodecError(f"Call.{name} must be an int")
+        if type(values.get("watch_inputs", False)) is not bool:
+            raise CodecError("Call.watch_inputs must be a bool")
         if not 0 <= values.get("num_steps", 0) <= MAX_STEPS:
             raise CodecError(f"Call.num_steps must be in [0, {MAX_STEPS}]")
         for name in ("args", "grads_seq"):
@@ -364,20 +369,23 @@ def _run_rollout(call, namespace, record):
     params = _fresh(call.params)
     state = copy.deepcopy(call.state) if call.state is not None else init(_fresh(params))
     history = []
+    watch = call.watch_inputs
     mutated = {"params": False, "grads": False, "state": False}
     for g in call.grads_seq:
         params_in, grads_in, state_in = _fresh(params), _fresh(g), copy.deepcopy(state)
         out = update(params_in, grads_in, state_in, **copy.deepcopy(call.kwargs))
-        mutated["params"] |= not same_normalised(params_in, params)
-        mutated["grads"] |= not same_normalised(grads_in, g)
-        mutated["state"] |= not same_normalised(state_in, state)
+        if watch:
+            mutated["params"] |= not same_normalised(params_in, params)
+            mutated["grads"] |= not same_normalised(grads_in, g)
+            mutated["state"] |= not same_normalised(state_in, state)
         if not (type(out) is tuple and len(out) == 2):
             raise TypeError(f"{call.function} must return (new_params, new_state), "
                             f"got {type(out).__name__}")
         params, state = out
         history.append(normalise(params))   # a copy: later steps cannot change it
     record.value = {"params": history, "state": normalise(state)}
-    record.extra["mutated"] = mutated
+    if watch:
+        record.extra["mutated"] = mutated
 
 
 def _run_schedule(call, namespace, record):

@@ -151,12 +151,13 @@ def unchanged(function, *args, what: str = "", hint: str = "", **kwargs) -> None
     _declare("unchanged", [_call(function, args, kwargs)], [function], what, hint)
 
 
-def _rollout(init, update, params, grads, state, hyper) -> Call:
+def _rollout(init, update, params, grads, state, hyper, watch_inputs=False) -> Call:
     if not isinstance(grads, (list, tuple)) or not grads:
         raise ValueError("grads must be a non-empty list of gradient arrays")
     return Call("rollout", _name(update), init=_name(init), params=normalise(params),
                 grads_seq=tuple(normalise(list(grads))),
-                state=None if state is None else normalise(state), kwargs=normalise(hyper))
+                state=None if state is None else normalise(state), kwargs=normalise(hyper),
+                watch_inputs=watch_inputs)
 
 
 def rollout(init, update, params, grads, *, state=None, rtol: float = 1e-6,
@@ -169,7 +170,8 @@ def rollout(init, update, params, grads, *, state=None, rtol: float = 1e-6,
     """
     if check not in ("same", "unchanged"):
         raise ValueError(f"check must be 'same' or 'unchanged', got {check!r}")
-    call = _rollout(init, update, params, grads, state, hyper)
+    call = _rollout(init, update, params, grads, state, hyper,
+                    watch_inputs=check == "unchanged")
     options = {"rtol": float(rtol), "atol": float(atol)} if check == "same" else {}
     _declare(check, [call], [init, update], what, hint, **options)
 
