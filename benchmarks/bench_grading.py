@@ -10,6 +10,11 @@ beside each submission) and the other with ``lr-course grade ps2_adaptive`` (the
 reference recorded once for the class, bubblewrap sandboxes, ``--workers`` at once). Prints
 both wall times, the ratio, whether every student's score is identical in the two gradebooks,
 and the engine's per-submission overhead beyond the cells' own compute time.
+
+nbgrader's run lasts minutes, so a slower spell of a shared machine costs it its share; the
+engine's lasts seconds, and one such spell can cost it a fifth. So the engine grades
+``--engine-runs`` fresh copies of the class (3 by default: one before nbgrader, the rest
+after), each time printed, and the ratio is taken against their mean.
 """
 
 from __future__ import annotations
@@ -124,6 +129,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--engine-runs", type=int, default=3,
+                        help="gradings of fresh copies by the engine (their mean is compared)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary courses")
     args = parser.parse_args(argv)
     if shutil.which("bwrap") is None:
@@ -133,29 +140,37 @@ def main(argv=None):
         print(f"building a class of {args.students} honest {ASSIGNMENT} submissions ...",
               flush=True)
         base, checks = build_class(root, args.students)
-        engine_course = root / "engine"
-        shutil.copytree(base, engine_course)
+        engine_courses = [root / f"engine{k}" for k in range(max(args.engine_runs, 1))]
+        for course in engine_courses:
+            shutil.copytree(base, course)
         nbgrader_course = base
         for folder in (nbgrader_course / "submitted").glob(f"*/{ASSIGNMENT}"):
             shutil.copy(checks, folder)
+        grade = [BIN / "lr-course", "grade", ASSIGNMENT, "--quiet", "--workers",
+                 str(args.workers)] + (["--require-isolation"] if shutil.which("bwrap") else [])
 
+        t_engines = []
+
+        def engine_run(course):
+            print(f"grading with the sandboxed engine ({args.workers} workers) ...", flush=True)
+            t_engines.append(_run(grade, course)[0])
+            print(f"  {t_engines[-1]:.1f} s", flush=True)
+
+        engine_run(engine_courses[0])
         print("grading with nbgrader autograde ...", flush=True)
         t_nbgrader, _ = _run([BIN / "nbgrader", "autograde", ASSIGNMENT], nbgrader_course)
         print(f"  {t_nbgrader:.1f} s", flush=True)
-
-        print(f"grading with the sandboxed engine ({args.workers} workers) ...", flush=True)
-        t_engine, proc = _run([BIN / "lr-course", "grade", ASSIGNMENT, "--quiet",
-                               "--workers", str(args.workers), "--require-isolation"]
-                              if shutil.which("bwrap") else
-                              [BIN / "lr-course", "grade", ASSIGNMENT, "--quiet",
-                               "--workers", str(args.workers)], engine_course)
-        print(f"  {t_engine:.1f} s", flush=True)
+        for course in engine_courses[1:]:
+            engine_run(course)
+        t_engine = sum(t_engines) / len(t_engines)
+        engine_course = engine_courses[0]
         start_cost, cold_cost, reference_cost, warm_walls = fixed_costs(engine_course)
 
-        a, b = scores(nbgrader_course), scores(engine_course)
-        identical = a == b and len(a) == args.students
-        markers = [json.loads(p.read_text())["result"] for p in
-                   engine_course.glob(f".lr-course/results/{ASSIGNMENT}/*.json")]
+        a = scores(nbgrader_course)
+        engine_scores = [scores(course) for course in engine_courses]
+        identical = all(a == b for b in engine_scores) and len(a) == args.students
+        markers = [json.loads(p.read_text())["result"] for course in engine_courses for p in
+                   course.glob(f".lr-course/results/{ASSIGNMENT}/*.json")]
         compute = sum(m["compute_seconds"] for m in markers)
         per_sub = sum(m["seconds"] for m in markers)
         n = max(len(markers), 1)
@@ -164,16 +179,19 @@ def main(argv=None):
         print(f"nbgrader autograde            {t_nbgrader:8.1f} s   "
               f"({t_nbgrader / args.students * 1000:.0f} ms per submission)")
         print(f"lr-course grade (sandboxed)   {t_engine:8.1f} s   "
-              f"({t_engine / args.students * 1000:.0f} ms per submission, {args.workers} workers)")
+              f"({t_engine / args.students * 1000:.0f} ms per submission, {args.workers} workers; "
+              f"the mean of {', '.join(f'{t:.1f}' for t in t_engines)} s)")
         print(f"speed-up                      {t_nbgrader / t_engine:8.1f} x")
+        differ = sum(a.get(s) != b.get(s) for b in engine_scores for s in a | b)
+        engine_values = sorted({v for b in engine_scores for v in b.values()})
         print(f"identical scores              {identical}"
-              + ("" if identical else f"  (nbgrader {sorted(set(a.values()))}, "
-                                      f"engine {sorted(set(b.values()))}, "
-                                      f"{sum(a.get(s) != b.get(s) for s in a | b)} differ)"))
+              + ("" if identical else f"  (nbgrader {sorted(set(a.values()))}, engine "
+                                      f"{engine_values}, {differ} differ over the runs)"))
         print(f"cells' own compute            {compute / n * 1000:8.0f} ms per submission")
         print(f"overhead beyond compute       {(per_sub - compute) / n * 1000:8.0f} ms per submission "
               "(sandbox start, interpreter and numpy import, judging)")
-        print(f"overhead, wall-clock share    {(t_engine * args.workers - compute) / n * 1000:8.0f} ms "
+        wall_share = t_engine * args.workers / args.students - compute / n
+        print(f"overhead, wall-clock share    {wall_share * 1000:8.0f} ms "
               "per submission (whole command x workers, minus compute)")
         print(f"  of which a sandbox start    {start_cost * 1000:8.0f} ms (an empty job, warm: "
               f"{warm_walls}; a cold start, bubblewrap, the interpreter, numpy and the "
