@@ -115,3 +115,31 @@ def test_every_rule_a_test_enforces_is_stated_in_the_text():
         for names in re.findall(r"names=(\([^)]*\)|\"[a-z_0-9]+\")", tests):
             for name in re.findall(r"[a-z_0-9]+", names):
                 assert f"`{name}" in text or f"{name} " in text, (assignment, name)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_declared_check_is_already_what_the_wire_carries(assignment, monkeypatch):
+    """declare hands a check to its mode as it made it, without reading its data back: that
+    is only right if reading it back changes nothing. Every check of every assignment, under
+    three seeds, is compared with its data read back (the digest names the whole check)."""
+    from lr_course.grading.checks import modes
+    from lr_course.grading.checks.calls import same
+    from lr_course.grading.checks.check import Check, digest
+    from lr_course.grading.engine import reference_entries
+    seen = []
+    add = modes.Recorder.add
+
+    def compare(self, check, functions, data):
+        back = Check.from_data(data)
+        assert digest(back) == digest(check)
+        for mine, read in zip(check.calls, back.calls, strict=True):
+            for name in ("args", "kwargs", "params", "grads_seq", "state"):
+                assert same(getattr(mine, name), getattr(read, name)), (check.what, name)
+        assert back.options == check.options and back.kind == check.kind
+        seen.append(check.kind)
+        return add(self, check, functions, data)
+
+    monkeypatch.setattr(modes.Recorder, "add", compare)
+    source = load_source(SOURCE / assignment / f"{assignment}.ipynb", assignment)
+    reference_entries(InProcess(), source, [1, 2, 3], hidden=True)
+    assert len(seen) >= 3 * len(source.tests)

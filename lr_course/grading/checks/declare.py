@@ -116,12 +116,11 @@ def _text(value, name) -> str:
 
 def _declare(kind, calls, functions, what, hint, **options):
     check = Check(kind, tuple(calls), _text(what, "what"), _text(hint, "hint"), "", options)
-    # Through the codec once, so that what runs here is what the sandbox would receive
-    # (and the recorder sends this data on, instead of encoding the check again). The
-    # codec's data is made of JSON's own types only, so the text in between would change
-    # nothing.
+    # What runs here is what a sandbox would receive: every value of the calls went through
+    # the codec already (normalise), and the options are JSON's own types, so reading the
+    # data back would give the same check again (a test holds every check of the course's
+    # assignments to that). The recorder sends this data on; the grader reads it strictly.
     data = check.to_data()
-    check = Check.from_data(data)
     live = {_name(f): f for f in functions if not isinstance(f, str)}
     get_mode().add(check, live, data)
 
