@@ -25,8 +25,8 @@ import sysconfig
 from pathlib import Path
 
 __all__ = ["COURSE_MODULES", "CORE_PACKAGES", "PLOT_PACKAGES", "SANDBOX_ROOT", "TREE_PREFIX",
-           "build_tree", "code_digest", "layout", "library_dirs", "package_paths", "remove_stale_trees",
-           "runtime_paths"]
+           "build_tree", "code_digest", "layout", "library_dirs", "package_paths",
+           "remove_stale_trees", "runtime_paths"]
 
 SANDBOX_ROOT = "/sandbox"          # where the curated tree is mounted inside
 _PKG_DIR = Path(__file__).resolve().parent.parent   # lr_course/
@@ -170,12 +170,13 @@ def _tree_sources() -> list:
 @functools.lru_cache(maxsize=1)
 def code_digest() -> str:
     """A digest of all the code and data a sandbox runs from this package (what
-    :func:`build_tree` copies) and of numpy's version: what the solution records in a
-    sandbox depends on nothing else of the grader, so a record kept under another digest
-    (an upgraded lr-course, an edited check library) is never taken for today's."""
+    :func:`build_tree` copies), of the interpreter's and of numpy's versions: what the
+    solution records in a sandbox depends on nothing else of the grader, so a record kept
+    under another digest (an upgraded lr-course, an edited check library, another numpy) is
+    never taken for today's."""
     h = hashlib.sha256()
     import numpy
-    h.update(f"numpy {numpy.__version__}\0".encode())
+    h.update(f"python {sys.version}\0numpy {numpy.__version__}\0".encode())
     for name, path in _tree_sources():
         data = path.read_bytes()
         h.update(f"{name}\0{len(data)}\0".encode())
