@@ -641,3 +641,19 @@ print(json.dumps({"root": sorted(os.listdir("/")), "here": sorted(os.listdir("."
     checked = seen(course / "ann" / "ps2", course / "ann" / "ps2")
     assert graded == checked
     assert graded["here"] == ["answer.ipynb"] and graded["cwd"] == "/submission"
+
+
+def test_unseeded_global_generators_start_alike_in_every_run(box, mode):
+    # A grade is a function of the submission: numpy's and Python's global generators,
+    # which a submission may use without a seed, give the same draws in every run of every
+    # sandbox, cold or warm (a warm run used to inherit its warm interpreter's state).
+    probe = "import random, numpy as np\nprint(repr((np.random.random(), random.random())))\n"
+    seen = {box.run({"cells": [probe], "calls": []}).output.strip() for _ in range(2)}
+    with make(Limits(), "cold" if mode == "warm" else "warm") as other:
+        seen.add(other.run({"cells": [probe], "calls": []}).output.strip())
+    assert len(seen) == 1, seen
+    import random
+    import numpy as np
+    np.random.seed(0)
+    random.seed(0)
+    assert seen == {repr((np.random.random(), random.random()))}

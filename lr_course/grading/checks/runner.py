@@ -35,7 +35,8 @@ notebook prints goes to stderr, which the parent caps)::
 
 Order of business, all before any notebook code: switch to the unprivileged uid (when
 started as root inside bwrap), set the resource limits, move stdout aside, read the job,
-import numpy and this package, and snapshot what the student might patch. A cell that
+import numpy and this package, seed numpy's and Python's global generators (0, in every
+run), and snapshot what the student might patch. A cell that
 raises is recorded and the next cell runs. Before each graded call, whatever the cells
 patched is reported and undone, so the recording runs on pristine numpy and builtins.
 
@@ -208,7 +209,13 @@ def serve(opts):
     from lr_course.grading.checks import calls, codec, compare, declare, modes, watch
     import copy
     import math
+    import random
     import warnings
+    # The global generators a submission may draw from without a seed start the same way in
+    # every run: cold or warm (a warm run would otherwise inherit its warm interpreter's
+    # state, drawn when that started), self-check or final grade, today or at a regrade.
+    numpy.random.seed(0)
+    random.seed(0)
     # numpy.testing costs 0.3 s to import: watched only if the student loads it
     watched = {"builtins": builtins, "numpy": numpy,
                "numpy.linalg": numpy.linalg, "numpy.random": numpy.random, "math": math,
