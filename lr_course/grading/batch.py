@@ -280,7 +280,7 @@ def grade_assignment(course_dir, assignment: str, *, students=None, workers: int
             futures, references = _schedule(pool, grader, [(s, paths[s]) for s in todo])
             try:
                 # a shard writes result files; with nobody to grade, nothing is opened
-                writer = _ShardWriter(course_dir, assignment, shard, source_digest) \
+                writer = ledger.ShardWriter(course_dir, assignment, shard, source_digest) \
                     if shard is not None or not todo else \
                     stack.enter_context(GradebookSession(db_url, settings["course_id"],
                                                          course_dir, assignment, name,
@@ -409,38 +409,7 @@ def _run(report, futures, pool, box, writer, progress, start):
             sys.stderr.write("\n")
 
 
-# -- shards -------------------------------------------------------------------------------
-
-def _shard_provenance(assignment, student, data) -> ledger.Provenance:
-    result = data.get("result") or {}
-    return ledger.Provenance(assignment, student, str(data.get("engine")),
-                             str(data.get("source_digest")),
-                             str(data.get("submission_digest")),
-                             status=str(result.get("status", "graded")),
-                             reason=str(result.get("reason", "")))
-
-
-class _ShardWriter:
-    """A shard's writer: one result file per student, nothing in the gradebook.
-
-    What :class:`~lr_course.grading.writer.GradebookSession` tells the batch, from the
-    shards' result files: ``known`` (each student's provenance) and ``scored`` (the students
-    with a result: all of ``known``); a shard has no gradebook totals.
-    """
-
-    def __init__(self, course_dir, assignment, shard, source_digest):
-        self.args = (course_dir, assignment, shard, source_digest)
-        self.known = {s: _shard_provenance(assignment, s, d) for s, d in
-                      ledger.read_shard_results(course_dir, assignment).items()}
-        self.scored = set(self.known)
-
-    def write(self, result):
-        course_dir, assignment, shard, source_digest = self.args
-        ledger.write_shard_result(course_dir, assignment, shard, source_digest, result)
-
-    def totals(self, students) -> dict:
-        return {}
-
+# -- merging the shards ---------------------------------------------------------------
 
 def _merge(course_dir, assignment, name, source, source_digest, students, db_url, course_id,
            force) -> BatchReport:
@@ -470,7 +439,7 @@ def _merge(course_dir, assignment, name, source, source_digest, students, db_url
         if data is None:
             absent.setdefault(k, []).append(student)
             continue
-        why = ledger.regrade_reason(_shard_provenance(assignment, student, data),
+        why = ledger.regrade_reason(ledger.shard_provenance(assignment, student, data),
                                     source_digest, _digest(course_dir / "submitted" / student
                                                            / assignment / f"{name}.ipynb"))
         if why:

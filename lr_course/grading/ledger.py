@@ -25,7 +25,7 @@ only cache what the rows say; they never decide.
 ``int(sha256(s)[:16 hex], 16) mod N`` (:func:`shard_of`), a pure function of the id, so a
 slice never depends on who else submitted. A shard writes only result files under
 ``.lr-course/shards/<assignment>/`` (:func:`write_shard_result`); ``--merge`` reads them all
-back (:func:`read_shard_results`).
+back (:func:`read_shard_results`); :class:`ShardWriter` is the batch's writer for a shard.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from lr_course import __version__
 
 __all__ = ["ENGINE", "Provenance", "TABLE", "ensure_table", "read_provenance",
            "record_provenance", "regrade_reason", "parse_shard", "shard_of", "shard_dir",
-           "write_shard_result", "read_shard_results", "MAX_NOTE_CHARS"]
+           "write_shard_result", "read_shard_results", "shard_provenance", "ShardWriter",
+           "MAX_NOTE_CHARS"]
 
 ENGINE = f"lr-course {__version__}"
 TABLE = "lr_course_provenance"
@@ -210,3 +211,33 @@ def read_shard_results(course_dir, assignment: str) -> dict:
         if isinstance(data, dict) and isinstance(data.get("result"), dict):
             out[path.stem] = data
     return out
+
+
+def shard_provenance(assignment: str, student: str, data: dict) -> Provenance:
+    """The provenance a shard's result file (:func:`write_shard_result`) records."""
+    result = data.get("result") or {}
+    return Provenance(assignment, student, str(data.get("engine")),
+                      str(data.get("source_digest")), str(data.get("submission_digest")),
+                      status=str(result.get("status", "graded")),
+                      reason=str(result.get("reason", "")))
+
+
+class ShardWriter:
+    """A shard's writer: one result file per student, nothing in the gradebook.
+
+    It tells the batch what :class:`~lr_course.grading.writer.GradebookSession` does, from
+    the shards' result files: ``known`` (each student's provenance) and ``scored`` (the
+    students with a result: all of ``known``); a shard has no gradebook totals.
+    """
+
+    def __init__(self, course_dir, assignment: str, shard, source_digest: str):
+        self.args = (course_dir, assignment, shard, source_digest)
+        self.known = {s: shard_provenance(assignment, s, d) for s, d in
+                      read_shard_results(course_dir, assignment).items()}
+        self.scored = set(self.known)
+
+    def write(self, result) -> None:
+        write_shard_result(*self.args, result)
+
+    def totals(self, students) -> dict:
+        return {}
